@@ -1,0 +1,131 @@
+//! Emit stage: [`Ir`] → text of one target, through a view model and a minijinja template.
+//! Templates may print data only through a quoting filter; the formatter refuses anything
+//! else, so raw text reaches the output only where a template says `|safe` (command text).
+
+#[allow(dead_code)] // used by the back-ends as they land
+pub(crate) mod escape;
+
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, Value};
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::ir::Ir;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    /// A standalone bash script (build.sh).
+    #[default]
+    Bash,
+    /// A Makefile with one target per phase.
+    Make,
+    /// A GitHub Actions workflow.
+    Github,
+    /// yml2sh's intermediate representation, for debugging and review.
+    Ir,
+}
+
+/// Options for the back-ends.
+#[derive(Clone, Debug)]
+pub struct EmitOptions {
+    /// Number of parallel nodes (CircleCI kept it in the web UI). GitHub: matrix size.
+    pub nodes: u32,
+    /// The version stamped in generated files' headers.
+    pub version: String,
+}
+
+impl Default for EmitOptions {
+    fn default() -> Self {
+        EmitOptions {
+            nodes: 1,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+/// Renders the target; `None` after pushing an error when the template failed (a yml2sh bug).
+pub fn emit(
+    ir: &Ir,
+    target: Target,
+    options: &EmitOptions,
+    diags: &mut Diagnostics,
+) -> Option<String> {
+    let result = match target {
+        Target::Ir => Ok(ir.to_string()),
+        Target::Bash | Target::Make | Target::Github => Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "this back-end is not built yet",
+        )),
+    };
+    let _ = options;
+    match result {
+        Ok(text) => Some(text),
+        Err(e) => {
+            diags.push(Diagnostic::error(
+                "io",
+                None,
+                format!("internal error while writing the {target:?} output: {e:#}"),
+            ));
+            None
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn safe(s: String) -> Value {
+    Value::from_safe_string(s)
+}
+
+/// The one template environment: templates embedded in the binary, quoting filters registered.
+#[allow(dead_code)]
+pub(crate) fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.set_keep_trailing_newline(true);
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|_| AutoEscape::Custom("yml2sh"));
+    env.set_formatter(|out, state, value| {
+        let _ = state;
+        if value.is_safe() || value.as_str().is_none() {
+            // Numbers, booleans and filter output: their text is what the template means.
+            return out.write_str(&value.to_string()).map_err(Error::from);
+        }
+        Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("data {value:?} printed without a quoting filter"),
+        ))
+    });
+    env.add_filter("sh", |s: &str| safe(escape::sh_quote(s)));
+    env.add_filter("dq", |s: &str| safe(escape::sh_dquote_live(s)));
+    env.add_filter("mk", |s: &str| safe(escape::make_recipe(s)));
+    env.add_filter("mkvar", |s: &str| safe(escape::make_var(s)));
+    env.add_filter("yaml", |s: &str| safe(escape::yaml_str(s)));
+    env.add_filter("gha", |s: &str| safe(escape::gha_literal(s)));
+    env.add_filter("slug", |s: &str| safe(escape::slug(s)));
+    env.add_filter("heredoc_tag", |s: &str, base: &str| {
+        safe(escape::heredoc_tag(s, base))
+    });
+    env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unquoted_data_is_refused() {
+        let mut env = environment();
+        env.add_template("t", "{{ x }}").unwrap();
+        let t = env.get_template("t").unwrap();
+        assert!(t.render(minijinja::context! { x => "a'b" }).is_err());
+        assert_eq!(t.render(minijinja::context! { x => 3 }).unwrap(), "3");
+    }
+
+    #[test]
+    fn filters_quote_and_template_syntax_in_data_stays_data() {
+        let mut env = environment();
+        env.add_template("t", "{{ x|sh }} {{ x|safe }}").unwrap();
+        let t = env.get_template("t").unwrap();
+        let out = t.render(minijinja::context! { x => "{{ .Id }}" }).unwrap();
+        assert_eq!(out, "'{{ .Id }}' {{ .Id }}");
+    }
+}

@@ -1,0 +1,491 @@
+//! IR stage data: the build as CircleCI 1.0 ran it — phases in run order, their steps,
+//! deployment conditions and the ordered environment. Target-independent; `Display` is `--format ir`.
+
+use std::fmt;
+
+use crate::source::Span;
+
+/// User command text: emitted as code, verbatim. Everything else in the IR is data.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct ShellCode(pub String);
+
+impl ShellCode {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first non-empty line, for titles and step names.
+    pub fn title(&self) -> &str {
+        self.0
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PhaseKind {
+    Machine,
+    Checkout,
+    Dependencies,
+    Database,
+    Compile,
+    Test,
+    Deployment,
+    Teardown,
+}
+
+impl PhaseKind {
+    /// Run order of the phases that `Ir::phases` holds (deployment is held apart: it is conditional).
+    pub const BUILD: [PhaseKind; 6] = [
+        PhaseKind::Machine,
+        PhaseKind::Checkout,
+        PhaseKind::Dependencies,
+        PhaseKind::Database,
+        PhaseKind::Compile,
+        PhaseKind::Test,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PhaseKind::Machine => "machine",
+            PhaseKind::Checkout => "checkout",
+            PhaseKind::Dependencies => "dependencies",
+            PhaseKind::Database => "database",
+            PhaseKind::Compile => "compile",
+            PhaseKind::Test => "test",
+            PhaseKind::Deployment => "deployment",
+            PhaseKind::Teardown => "teardown",
+        }
+    }
+
+    /// Spec §5.1: setup phases stop at the first failure; test and teardown run every command.
+    pub fn on_failure(self) -> OnFailure {
+        match self {
+            PhaseKind::Test | PhaseKind::Teardown => OnFailure::Continue,
+            _ => OnFailure::Stop,
+        }
+    }
+
+    /// Spec §6.2: `parallel` defaults to true everywhere but the test phase (and deployment,
+    /// which always runs on node 0 only).
+    pub fn parallel_default(self) -> bool {
+        !matches!(self, PhaseKind::Test | PhaseKind::Deployment)
+    }
+
+    /// Spec §6.3: machine commands start in `$HOME`, all others in the build directory.
+    pub fn default_dir(self) -> WorkDir {
+        match self {
+            PhaseKind::Machine => WorkDir::Home,
+            _ => WorkDir::Build,
+        }
+    }
+}
+
+impl fmt::Display for PhaseKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnFailure {
+    /// The phase stops and the build fails (setup phases, deployment).
+    Stop,
+    /// Later commands still run; the build fails at the end (test, teardown).
+    Continue,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkDir {
+    Home,
+    Build,
+}
+
+/// Which list of the circle.yml a command came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Section {
+    Pre,
+    Override,
+    Post,
+    Commands,
+    /// Written by yml2sh on CircleCI's behalf (e.g. the `heroku:` push).
+    Generated,
+}
+
+impl Section {
+    pub fn name(self) -> &'static str {
+        match self {
+            Section::Pre => "pre",
+            Section::Override => "override",
+            Section::Post => "post",
+            Section::Commands => "commands",
+            Section::Generated => "generated",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct EnvVar {
+    pub name: String,
+    /// Raw text; CircleCI shell-expanded it (`$VAR`, `$(cmd)`) when exporting.
+    pub value: String,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// Spec §6.2, with the phase defaults already applied.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Modifiers {
+    /// No-output timeout in seconds.
+    pub timeout: u64,
+    /// Working directory; relative values are relative to the build directory.
+    pub pwd: Option<String>,
+    pub environment: Vec<EnvVar>,
+    /// Runs on every node (true) or on node 0 only (false).
+    pub parallel: bool,
+    /// Globs whose matches are split across nodes and appended to the command.
+    pub files: Vec<String>,
+    pub background: bool,
+}
+
+pub const DEFAULT_TIMEOUT: u64 = 600;
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Command {
+    /// Unique in the IR, in run order; back-ends name things after it.
+    pub id: usize,
+    pub phase: PhaseKind,
+    pub section: Section,
+    pub code: ShellCode,
+    /// 1-based line of the command in the circle.yml (0 for generated commands).
+    pub line: usize,
+    #[serde(skip)]
+    pub span: Span,
+    pub modifiers: Modifiers,
+    /// Set by a rewrite pass: the command as the user wrote it, when `code` differs.
+    pub original: Option<ShellCode>,
+}
+
+/// A step of a phase: a user command or something CircleCI did itself at that point.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Step {
+    Run(Command),
+    /// No `override`: CircleCI would have inferred commands here (spec §4.2, §9).
+    Inferred,
+    /// `machine.environment` is exported from here on (not visible to `machine.pre`).
+    ExportEnv,
+    /// `machine.timezone`, `hosts`, language versions and services (spec §4.1 row 10).
+    Timezone {
+        zone: String,
+    },
+    Hosts,
+    Language {
+        name: String,
+        version: String,
+    },
+    StartServices,
+    /// The clone itself; the build already runs inside a checkout.
+    Checkout,
+    RestoreCache,
+    SaveCache,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Phase {
+    pub kind: PhaseKind,
+    pub on_failure: OnFailure,
+    pub steps: Vec<Step>,
+}
+
+impl Phase {
+    pub fn commands(&self) -> impl Iterator<Item = &Command> {
+        self.steps.iter().filter_map(|s| match s {
+            Step::Run(c) => Some(c),
+            _ => None,
+        })
+    }
+}
+
+/// A branch or tag pattern: a plain name, or `/regex/` matched against the whole name.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Pattern {
+    Exact {
+        name: String,
+    },
+    Regex {
+        /// As written between the slashes (Java syntax).
+        source: String,
+        /// The same language as a POSIX ERE, anchored (`^(…)$`), for bash's `[[ =~ ]]`.
+        ere: String,
+    },
+}
+
+impl fmt::Display for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pattern::Exact { name } => write!(f, "{name:?}"),
+            Pattern::Regex { source, .. } => write!(f, "/{source}/"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BranchFilter {
+    /// Build only branches matching one of these (empty: no safelist).
+    pub only: Vec<Pattern>,
+    /// Never build branches matching one of these.
+    pub ignore: Vec<Pattern>,
+}
+
+impl BranchFilter {
+    pub fn is_empty(&self) -> bool {
+        self.only.is_empty() && self.ignore.is_empty()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Deployment {
+    pub name: String,
+    pub line: usize,
+    #[serde(skip)]
+    pub span: Span,
+    /// Matches a branch build whose branch matches one of these.
+    pub branch: Vec<Pattern>,
+    /// Matches a tag build whose tag matches one of these.
+    pub tag: Vec<Pattern>,
+    /// And only when the project owner is this.
+    pub owner: Option<String>,
+    /// `commands`, then the `heroku:` push, if any.
+    pub commands: Vec<Command>,
+    pub heroku_app: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Host {
+    pub name: String,
+    pub address: String,
+}
+
+/// A `machine.services` entry and, once the services pass ran, the container standing in for it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Service {
+    pub name: String,
+    #[serde(skip)]
+    pub span: Span,
+    pub container: Option<Container>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Container {
+    pub image: String,
+    pub ports: Vec<u16>,
+    /// Variables given to the container (credentials that mimic CircleCI 1.0).
+    pub env: Vec<(String, String)>,
+    /// A shell command, run on the host, that succeeds once the service accepts connections.
+    pub ready: String,
+    /// Variables exported to the build so clients find the service.
+    pub client_env: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Ir {
+    pub source_name: String,
+    /// `general.build_dir`, relative to the checkout.
+    pub build_dir: Option<String>,
+    /// `machine.environment` in file order.
+    pub environment: Vec<EnvVar>,
+    pub timezone: Option<String>,
+    pub hosts: Vec<Host>,
+    pub services: Vec<Service>,
+    /// True when `machine.services` lists `docker`.
+    pub docker: bool,
+    /// machine … test, in run order.
+    pub phases: Vec<Phase>,
+    /// In file order; the first that matches runs, and no other.
+    pub deployments: Vec<Deployment>,
+    /// The undocumented `teardown.pre`: runs after everything, whatever the outcome.
+    pub teardown: Vec<Command>,
+    pub branches: BranchFilter,
+    pub cache_directories: Vec<String>,
+    pub artifacts: Vec<String>,
+    pub webhooks: Vec<String>,
+}
+
+impl Ir {
+    pub fn phase(&self, kind: PhaseKind) -> Option<&Phase> {
+        self.phases.iter().find(|p| p.kind == kind)
+    }
+
+    /// Every command in run order: phases, then deployments in file order, then teardown.
+    pub fn commands(&self) -> impl Iterator<Item = &Command> {
+        self.phases
+            .iter()
+            .flat_map(Phase::commands)
+            .chain(self.deployments.iter().flat_map(|d| d.commands.iter()))
+            .chain(self.teardown.iter())
+    }
+
+    pub fn commands_mut(&mut self) -> impl Iterator<Item = &mut Command> {
+        self.phases
+            .iter_mut()
+            .flat_map(|p| {
+                p.steps.iter_mut().filter_map(|s| match s {
+                    Step::Run(c) => Some(c),
+                    _ => None,
+                })
+            })
+            .chain(
+                self.deployments
+                    .iter_mut()
+                    .flat_map(|d| d.commands.iter_mut()),
+            )
+            .chain(self.teardown.iter_mut())
+    }
+
+    /// True when any test command (or inference slot) exists.
+    pub fn has_tests(&self) -> bool {
+        self.phase(PhaseKind::Test).is_some_and(|p| {
+            p.steps
+                .iter()
+                .any(|s| matches!(s, Step::Run(_) | Step::Inferred))
+        })
+    }
+}
+
+fn quote(s: &str) -> String {
+    format!("{s:?}")
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = &self.modifiers;
+        write!(
+            f,
+            "run #{} [{}:{}] line {}",
+            self.id,
+            self.phase,
+            self.section.name(),
+            self.line
+        )?;
+        write!(f, " timeout={}", m.timeout)?;
+        write!(f, " {}", if m.parallel { "all-nodes" } else { "node0" })?;
+        if m.background {
+            write!(f, " background")?;
+        }
+        if let Some(pwd) = &m.pwd {
+            write!(f, " pwd={}", quote(pwd))?;
+        }
+        writeln!(f)?;
+        for e in &m.environment {
+            writeln!(f, "      env {}={}", e.name, quote(&e.value))?;
+        }
+        for g in &m.files {
+            writeln!(f, "      files {}", quote(g))?;
+        }
+        if let Some(o) = &self.original {
+            writeln!(f, "      rewritten from {}", quote(o.as_str()))?;
+        }
+        for line in self.code.as_str().split('\n') {
+            writeln!(f, "      | {line}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Ir {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "# yml2sh IR of {}", self.source_name)?;
+        if let Some(d) = &self.build_dir {
+            writeln!(f, "build_dir {}", quote(d))?;
+        }
+        if !self.branches.only.is_empty() {
+            let v: Vec<_> = self.branches.only.iter().map(|p| p.to_string()).collect();
+            writeln!(f, "branches only {}", v.join(", "))?;
+        }
+        if !self.branches.ignore.is_empty() {
+            let v: Vec<_> = self.branches.ignore.iter().map(|p| p.to_string()).collect();
+            writeln!(f, "branches ignore {}", v.join(", "))?;
+        }
+        for e in &self.environment {
+            writeln!(f, "env {}={}", e.name, quote(&e.value))?;
+        }
+        for s in &self.services {
+            match &s.container {
+                Some(c) => writeln!(
+                    f,
+                    "service {} image={} ports={:?}",
+                    s.name, c.image, c.ports
+                )?,
+                None => writeln!(f, "service {}", s.name)?,
+            }
+        }
+        for c in &self.cache_directories {
+            writeln!(f, "cache {}", quote(c))?;
+        }
+        for a in &self.artifacts {
+            writeln!(f, "artifact {}", quote(a))?;
+        }
+        for w in &self.webhooks {
+            writeln!(f, "webhook {}", quote(w))?;
+        }
+        for p in &self.phases {
+            writeln!(f, "phase {} (on failure: {:?})", p.kind, p.on_failure)?;
+            for s in &p.steps {
+                match s {
+                    Step::Run(c) => write!(f, "  {c}")?,
+                    Step::Inferred => {
+                        writeln!(f, "  inferred (CircleCI would infer commands here)")?
+                    }
+                    Step::ExportEnv => writeln!(f, "  export-env")?,
+                    Step::Timezone { zone } => writeln!(f, "  timezone {}", quote(zone))?,
+                    Step::Hosts => {
+                        for h in &self.hosts {
+                            writeln!(f, "  host {} {}", quote(&h.name), quote(&h.address))?;
+                        }
+                    }
+                    Step::Language { name, version } => {
+                        writeln!(f, "  language {name} {}", quote(version))?
+                    }
+                    Step::StartServices => writeln!(f, "  start-services")?,
+                    Step::Checkout => writeln!(f, "  checkout")?,
+                    Step::RestoreCache => writeln!(f, "  restore-cache")?,
+                    Step::SaveCache => writeln!(f, "  save-cache")?,
+                }
+            }
+        }
+        for d in &self.deployments {
+            write!(f, "deployment {} line {}", quote(&d.name), d.line)?;
+            if !d.branch.is_empty() {
+                let v: Vec<_> = d.branch.iter().map(|p| p.to_string()).collect();
+                write!(f, " branch [{}]", v.join(", "))?;
+            }
+            if !d.tag.is_empty() {
+                let v: Vec<_> = d.tag.iter().map(|p| p.to_string()).collect();
+                write!(f, " tag [{}]", v.join(", "))?;
+            }
+            if let Some(o) = &d.owner {
+                write!(f, " owner {}", quote(o))?;
+            }
+            writeln!(f)?;
+            for c in &d.commands {
+                write!(f, "  {c}")?;
+            }
+        }
+        if !self.teardown.is_empty() {
+            writeln!(f, "teardown")?;
+            for c in &self.teardown {
+                write!(f, "  {c}")?;
+            }
+        }
+        Ok(())
+    }
+}

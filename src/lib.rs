@@ -1,0 +1,81 @@
+//! yml2sh: compile a CircleCI 1.0 `circle.yml` into a bash script, a Makefile or a GitHub
+//! Actions workflow. `compile` runs the whole pipeline: parse → lower → emit.
+
+pub mod cli;
+pub mod diagnostic;
+pub mod emit;
+pub mod ir;
+pub mod lower;
+pub mod parse;
+pub mod render;
+pub mod source;
+
+pub use diagnostic::{Diagnostic, Diagnostics, Severity};
+pub use emit::{EmitOptions, Target};
+pub use ir::Ir;
+pub use source::{Source, Span};
+
+/// Everything that shapes one compilation.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub target: Target,
+    pub lower: lower::LowerOptions,
+    pub emit: EmitOptions,
+}
+
+/// A successful compilation: the text, and the warnings met on the way.
+#[derive(Debug)]
+pub struct Output {
+    pub text: String,
+    pub diagnostics: Diagnostics,
+}
+
+/// Parses and lowers; `Err` holds the diagnostics when any of them is an error.
+pub fn lower(source: &Source, options: &Options) -> Result<(Ir, Diagnostics), Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let Some(config) = parse::parse(source, &mut diags) else {
+        return Err(diags);
+    };
+    let ir = lower::lower(source, &config, &options.lower, &mut diags);
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok((ir, diags))
+}
+
+/// The whole pipeline. Never panics on any input; errors come back as diagnostics.
+pub fn compile(source: &Source, options: &Options) -> Result<Output, Diagnostics> {
+    let (ir, mut diags) = lower(source, options)?;
+    let text = emit::emit(&ir, options.target, &options.emit, &mut diags);
+    match text {
+        Some(text) if !diags.has_errors() => Ok(Output {
+            text,
+            diagnostics: diags,
+        }),
+        _ => Err(diags),
+    }
+}
+
+/// Reads input bytes into a [`Source`], refusing non-UTF-8 text with a located error.
+pub fn source_from_bytes(name: &str, bytes: Vec<u8>) -> Result<Source, Box<(Source, Diagnostic)>> {
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Source::new(name, text)),
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            // Keep the valid prefix so the error can point at the line and column.
+            let prefix = String::from_utf8_lossy(&bytes[..valid]).into_owned();
+            let src = Source::new(name, prefix);
+            let d = Diagnostic::error(
+                "not-utf8",
+                Span::new(valid, valid),
+                format!(
+                    "`{name}` is not UTF-8 text: byte {valid} ({:#04x}) is not valid UTF-8",
+                    bytes[valid]
+                ),
+            )
+            .with_help("save the file as UTF-8");
+            Err(Box::new((src, d)))
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! Lower stage: [`Config`] → [`Ir`], then the passes that rewrite the IR in place.
+
+mod build;
+mod checks;
+pub(crate) mod pattern;
+
+use crate::diagnostic::Diagnostics;
+use crate::ir::Ir;
+use crate::parse::Config;
+use crate::source::Source;
+
+/// Options that change what the passes do.
+#[derive(Clone, Debug, Default)]
+pub struct LowerOptions {
+    /// Keep commands exactly as written (no modernization rewrites).
+    pub verbatim: bool,
+}
+
+pub fn lower(
+    source: &Source,
+    config: &Config,
+    options: &LowerOptions,
+    diags: &mut Diagnostics,
+) -> Ir {
+    let mut ir = build::run(source, config, diags);
+    let _ = options;
+    checks::run(&mut ir, diags);
+    ir
+}

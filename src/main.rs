@@ -1,0 +1,5 @@
+//! Binary shim: parse the command line, run yml2sh, exit with its code.
+
+fn main() {
+    std::process::exit(yml2sh::cli::main());
+}

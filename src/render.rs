@@ -1,0 +1,567 @@
+//! Render stage: diagnostics → text for people (rustc style), GitHub annotations, or JSON.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::ops::Range;
+
+use annotate_snippets::renderer::{AnsiColor, Effects};
+use annotate_snippets::{Level, Renderer, Snippet};
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::source::Source;
+
+/// Diagnostics the way rustc prints them, followed by a one-line count.
+pub fn human(source: &Source, diags: &[Diagnostic], color: bool) -> String {
+    let mut out = String::new();
+    for d in diags {
+        let level = level(d.severity);
+        let renderer = renderer(d.severity, color);
+        // Bound outside the message, which borrows the (possibly owned) text.
+        let located = d
+            .span
+            .map(|span| locate(&source.text, span.start, span.end));
+        let mut message = level.title(&d.message).id(d.code);
+        if let Some(at) = &located {
+            let label = d.label.as_deref().unwrap_or("");
+            message = message.snippet(
+                Snippet::source(&at.text)
+                    .line_start(at.line_start)
+                    .origin(&source.name)
+                    .fold(at.fold)
+                    .annotation(Level::Error.span(at.range.clone()).label(label)),
+            );
+        }
+        if let Some(help) = &d.help {
+            message = message.footer(Level::Help.title(help));
+        }
+        let _ = writeln!(out, "{}", renderer.render(message));
+        out.push('\n');
+    }
+    if let Some(summary) = summary(&source.name, diags) {
+        out.push_str(&summary);
+        out.push('\n');
+    }
+    out
+}
+
+/// One GitHub Actions workflow command per diagnostic, so findings show up on the diff.
+pub fn github(source: &Source, diags: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diags {
+        let command = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            // GitHub has no "note"; "notice" is its lowest level.
+            Severity::Note => "notice",
+        };
+        let mut props = vec![format!("file={}", github_property(&source.name))];
+        if let Some(span) = d.span {
+            let (line, col) = source.line_col(span.start);
+            let (end_line, end_col) = source.line_col(span.end);
+            props.push(format!("line={line}"));
+            props.push(format!("col={col}"));
+            props.push(format!("endLine={end_line}"));
+            props.push(format!("endColumn={end_col}"));
+        }
+        props.push(format!("title={}", github_property(d.code)));
+        let mut text = d.message.clone();
+        if let Some(help) = &d.help {
+            let _ = write!(text, " (help: {help})");
+        }
+        let _ = writeln!(
+            out,
+            "::{command} {}::{}",
+            props.join(","),
+            github_message(&text)
+        );
+    }
+    out
+}
+
+/// A JSON array with one object per diagnostic, keys always in the same order.
+pub fn json(source: &Source, diags: &[Diagnostic]) -> String {
+    if diags.is_empty() {
+        return "[]\n".to_owned();
+    }
+    let mut out = String::from("[\n");
+    for (i, d) in diags.iter().enumerate() {
+        let (start, end) = match d.span {
+            Some(span) => (
+                Some(source.line_col(span.start)),
+                Some(source.line_col(span.end)),
+            ),
+            None => (None, None),
+        };
+        let number = |n: Option<usize>| n.map_or_else(|| "null".to_owned(), |n| n.to_string());
+        let string = |s: Option<&str>| s.map_or_else(|| "null".to_owned(), json_string);
+        let _ = write!(
+            out,
+            "  {{\"severity\":{},\"code\":{},\"message\":{},\"file\":{},\
+             \"line\":{},\"column\":{},\"end_line\":{},\"end_column\":{},\
+             \"label\":{},\"help\":{}}}",
+            json_string(d.severity.as_str()),
+            json_string(d.code),
+            json_string(&d.message),
+            json_string(&source.name),
+            number(start.map(|(line, _)| line)),
+            number(start.map(|(_, column)| column)),
+            number(end.map(|(line, _)| line)),
+            number(end.map(|(_, column)| column)),
+            string(d.label.as_deref()),
+            string(d.help.as_deref()),
+        );
+        out.push_str(if i + 1 < diags.len() { ",\n" } else { "\n" });
+    }
+    out.push_str("]\n");
+    out
+}
+
+/// annotate-snippets draws only error annotations with `^`, the way rustc
+/// draws every primary span, so annotations are always given as errors and,
+/// in color, the error style is swapped for the diagnostic's own.
+fn renderer(severity: Severity, color: bool) -> Renderer {
+    if !color {
+        return Renderer::plain();
+    }
+    let styled = Renderer::styled();
+    match severity {
+        Severity::Error => styled,
+        Severity::Warning => styled.error(AnsiColor::Yellow.on_default().effects(Effects::BOLD)),
+        Severity::Note => styled.error(AnsiColor::BrightGreen.on_default().effects(Effects::BOLD)),
+    }
+}
+
+fn level(severity: Severity) -> Level {
+    match severity {
+        Severity::Error => Level::Error,
+        Severity::Warning => Level::Warning,
+        Severity::Note => Level::Note,
+    }
+}
+
+/// `circle.yml: 2 errors, 1 warning`, or `None` when there is nothing to count.
+fn summary(name: &str, diags: &[Diagnostic]) -> Option<String> {
+    let count = |s: Severity| diags.iter().filter(|d| d.severity == s).count();
+    let parts: Vec<String> = [
+        (count(Severity::Error), "error"),
+        (count(Severity::Warning), "warning"),
+        (count(Severity::Note), "note"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, word)| format!("{n} {word}{}", if n == 1 { "" } else { "s" }))
+    .collect();
+    if parts.is_empty() {
+        None
+    } else {
+        Some(format!("{name}: {}", parts.join(", ")))
+    }
+}
+
+/// What annotate-snippets is given to draw one span.
+struct Located<'a> {
+    text: Cow<'a, str>,
+    range: Range<usize>,
+    /// 1-based number of the first line of `text`.
+    line_start: usize,
+    fold: bool,
+}
+
+/// The text to hand annotate-snippets and a byte range into it that it can draw.
+///
+/// Spans come from other stages and may be empty, past the end, inside a CRLF
+/// or cover a line ending; annotate-snippets draws no source line for a point
+/// at the very end of the text or on an empty line, so such points are moved
+/// or drawn on their own.
+fn locate(text: &str, start: usize, end: usize) -> Located<'_> {
+    let mut start = floor_char_boundary(text, start.min(text.len()));
+    let mut end = floor_char_boundary(text, end.clamp(start, text.len()));
+    // The `\n` of a CRLF is invisible; its `\r` is where the line visibly ends.
+    if text[start..].starts_with('\n') && text[..start].ends_with('\r') {
+        start -= 1;
+    }
+    // A span that swallows its line's terminator would otherwise spill a
+    // second, empty line into the picture.
+    end = start + text[start..end].trim_end_matches(['\n', '\r']).len();
+    if start == text.len() {
+        // End of file after a final newline: point just past the last
+        // character of the last line, as rustc does for "found end of file".
+        start = text.trim_end_matches(['\n', '\r']).len();
+        end = start;
+    }
+    if start == end {
+        match text[start..].chars().next() {
+            // Point at the character there so the caret is as wide as it (an
+            // emoji takes two columns).
+            Some(c) if !matches!(c, '\n' | '\r') => end = start + c.len_utf8(),
+            // With folding on, annotate-snippets drops an empty line whose only
+            // annotation is a point, so draw that line alone, unfolded.
+            _ if start == 0 || text[..start].ends_with('\n') => {
+                return Located {
+                    text: Cow::Borrowed("\n"),
+                    range: 0..0,
+                    line_start: 1 + text[..start].matches('\n').count(),
+                    fold: false,
+                };
+            }
+            // At a line ending annotate-snippets draws one caret just past the
+            // line's last character, which is what we want.
+            _ => {}
+        }
+    }
+    // Only the span's own lines, without the last one's terminator: with the
+    // whole file, folding in annotate-snippets 0.11 leaves the `\r` of a CRLF
+    // in the drawn line.
+    let first = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let last = text[end..].find('\n').map_or(text.len(), |i| end + i);
+    let last = end.max(last - usize::from(text[..last].ends_with('\r')));
+    Located {
+        text: tabs_as_spaces(&text[first..last]),
+        range: start - first..end - first,
+        line_start: 1 + text[..first].matches('\n').count(),
+        fold: true,
+    }
+}
+
+/// Shows each tab as one space, keeping every byte offset and column number.
+///
+/// annotate-snippets 0.11 widens tabs in the source line but not in the caret
+/// line, which would put carets after a tab in the wrong column; widening the
+/// range to match would make the `-->` column disagree with [`Source::line_col`].
+fn tabs_as_spaces(text: &str) -> Cow<'_, str> {
+    if text.contains('\t') {
+        Cow::Owned(text.replace('\t', " "))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Escapes a workflow command's message, per GitHub's `escapeData`.
+fn github_message(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow command's property value, per GitHub's `escapeProperty`.
+fn github_property(s: &str) -> String {
+    github_message(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// A JSON string literal (RFC 8259 §7): quotes, backslashes and control characters escaped.
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if c < '\u{20}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Span;
+
+    const CIRCLE: &str = "machine:\n  timezone: UTC\n\ntest:\n  overide:\n    - make\n";
+
+    fn unknown_key(src: &Source) -> Diagnostic {
+        let start = src.text.find("overide").unwrap_or(0);
+        Diagnostic::warning(
+            "unknown-key",
+            Span::new(start, start + 7),
+            "unknown key `overide` in `test`",
+        )
+        .with_label("not a key of `test`")
+        .with_help("did you mean `override`?")
+    }
+
+    /// One warning with a label, rendered plain.
+    fn show(text: &str, span: Span) -> String {
+        let src = Source::new("circle.yml", text);
+        let d = Diagnostic::warning("unknown-key", span, "m").with_label("here");
+        human(&src, &[d], false)
+    }
+
+    #[test]
+    fn human_matches_rustc_shape() {
+        let src = Source::new("circle.yml", CIRCLE);
+        let out = human(&src, &[unknown_key(&src)], false);
+        assert_eq!(
+            out,
+            "warning[unknown-key]: unknown key `overide` in `test`\n \
+             --> circle.yml:5:3\n  \
+             |\n\
+             5 |   overide:\n  \
+             |   ^^^^^^^ not a key of `test`\n  \
+             |\n  \
+             = help: did you mean `override`?\n\
+             \n\
+             circle.yml: 1 warning\n"
+        );
+    }
+
+    #[test]
+    fn human_separates_diagnostics_and_counts_them() {
+        let src = Source::new("circle.yml", CIRCLE);
+        let diags = [
+            Diagnostic::error("bad-timeout", Span::new(0, 7), "first"),
+            unknown_key(&src),
+            Diagnostic::error("no-tests", None, "second").with_help("add a test"),
+        ];
+        let out = human(&src, &diags, false);
+        assert!(out.ends_with("\n\nerror[no-tests]: second\n = help: add a test\n\ncircle.yml: 2 errors, 1 warning\n"), "{out}");
+        assert_eq!(out.matches("\n\n").count(), 3, "{out}");
+        assert!(!out.contains("\n\n\n"), "{out}");
+    }
+
+    #[test]
+    fn human_unlocated_is_title_and_help_only() {
+        let src = Source::new("circle.yml", CIRCLE);
+        let d = Diagnostic::note("no-tests", None, "no tests").with_label("ignored");
+        assert_eq!(
+            human(&src, &[d], false),
+            "note[no-tests]: no tests\n\ncircle.yml: 1 note\n"
+        );
+    }
+
+    #[test]
+    fn human_says_nothing_without_diagnostics() {
+        assert_eq!(human(&Source::new("circle.yml", CIRCLE), &[], false), "");
+    }
+
+    #[test]
+    fn summary_pluralises_and_omits_zeroes() {
+        let w = Diagnostic::warning("no-tests", None, "w");
+        let n = Diagnostic::note("no-tests", None, "n");
+        let e = Diagnostic::error("io", None, "e");
+        assert_eq!(summary("c.yml", &[]), None);
+        assert_eq!(
+            summary("c.yml", std::slice::from_ref(&w)).as_deref(),
+            Some("c.yml: 1 warning")
+        );
+        assert_eq!(
+            summary("c.yml", &[w.clone(), w, n.clone(), n]).as_deref(),
+            Some("c.yml: 2 warnings, 2 notes")
+        );
+        assert_eq!(summary("c.yml", &[e]).as_deref(), Some("c.yml: 1 error"));
+    }
+
+    #[test]
+    fn human_color_adds_escapes_only_when_asked() {
+        let src = Source::new("circle.yml", CIRCLE);
+        assert!(human(&src, &[unknown_key(&src)], true).contains('\u{1b}'));
+        assert!(!human(&src, &[unknown_key(&src)], false).contains('\u{1b}'));
+    }
+
+    #[test]
+    fn human_crlf_hides_carriage_returns_and_keeps_columns() {
+        let crlf = CIRCLE.replace('\n', "\r\n");
+        let src = Source::new("circle.yml", crlf.as_str());
+        let out = human(&src, &[unknown_key(&src)], false);
+        assert!(!out.contains('\r'), "{out:?}");
+        assert!(out.contains(" --> circle.yml:5:3\n"), "{out}");
+        assert!(
+            out.contains("5 |   overide:\n  |   ^^^^^^^ not a key"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn human_crlf_span_over_line_ending() {
+        // From the last character through `\r\n`: drawn on its own line only.
+        let out = show("a: b\r\nc: d\r\n", Span::new(3, 6));
+        assert!(out.contains("1 | a: b\n  |    ^ here\n"), "{out}");
+        assert!(!out.contains("2 |"), "{out}");
+        // A point on the `\n` of a CRLF lands where the line visibly ends.
+        let out = show("a: b\r\nc: d\r\n", Span::new(5, 5));
+        assert!(out.contains("--> circle.yml:1:5\n"), "{out}");
+        assert!(out.contains("1 | a: b\n  |     ^ here\n"), "{out}");
+    }
+
+    #[test]
+    fn human_zero_width_points_at_one_char() {
+        let out = show("a: bc\n", Span::new(3, 3));
+        assert!(out.contains("1 | a: bc\n  |    ^ here\n"), "{out}");
+        // An emoji is two columns wide, and so is its caret.
+        let out = show("a: 😀\n", Span::new(3, 3));
+        assert!(out.contains("1 | a: 😀\n  |    ^^ here\n"), "{out}");
+    }
+
+    #[test]
+    fn human_zero_width_at_eof() {
+        for text in ["a: b", "a: b\n", "a: b\r\n", "a: b\n\n\n"] {
+            let out = show(text, Span::new(text.len(), text.len()));
+            assert!(
+                out.contains("1 | a: b\n  |     ^ here\n"),
+                "{text:?}: {out}"
+            );
+        }
+        for span in [Span::new(0, 0), Span::new(5, 9)] {
+            let out = show("", span);
+            assert!(out.contains(" --> circle.yml:1:1\n"), "{out}");
+            assert!(out.contains("^ here"), "{out}");
+        }
+        let out = show("\n\n", Span::new(2, 2));
+        assert!(out.contains("^ here"), "{out}");
+    }
+
+    #[test]
+    fn human_zero_width_on_empty_line_is_drawn() {
+        let out = show("a: b\n\nc: d\n", Span::new(5, 5));
+        assert!(out.contains(" --> circle.yml:2:1\n"), "{out}");
+        assert!(out.contains("\n2 | "), "{out}");
+        assert!(out.contains("^ here"), "{out}");
+    }
+
+    #[test]
+    fn human_multi_line_span() {
+        let out = show("a:\n  - b\n  - c\nd: e\n", Span::new(5, 15));
+        assert!(out.contains(" --> circle.yml:2:3\n"), "{out}");
+        assert!(
+            out.contains("2 | /   - b\n3 | |   - c\n  | |_____^ here\n"),
+            "{out}"
+        );
+        assert!(!out.contains("4 |"), "{out}");
+    }
+
+    #[test]
+    fn human_multi_line_span_in_crlf_text() {
+        let out = show("a:\r\n  - b\r\n  - c\r\nd: e\r\n", Span::new(6, 18));
+        assert!(
+            out.contains("2 | /   - b\n3 | |   - c\n  | |_____^ here\n"),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn human_non_ascii_columns_count_characters() {
+        let text = "é: 😀 x\n";
+        let out = show(text, Span::new(9, 10));
+        assert!(out.contains(" --> circle.yml:1:6\n"), "{out}");
+        assert!(out.contains("1 | é: 😀 x\n  |       ^ here\n"), "{out}");
+    }
+
+    #[test]
+    fn human_tabs_keep_carets_aligned() {
+        let out = show("a:\tb\n", Span::new(3, 4));
+        assert!(out.contains(" --> circle.yml:1:4\n"), "{out}");
+        assert!(out.contains("1 | a: b\n  |    ^ here\n"), "{out}");
+    }
+
+    #[test]
+    fn human_never_panics_on_odd_spans() {
+        let texts = [
+            "",
+            "\n",
+            "\r\n",
+            "é",
+            "a😀\r\nb",
+            "a\n\r\n\n",
+            "a\r\n\r\nb\r\nc\r\n",
+            "\r",
+        ];
+        for text in texts {
+            for start in 0..=text.len() + 2 {
+                for end in 0..=text.len() + 2 {
+                    let out = show(text, Span { start, end });
+                    assert!(!out.contains('\r'), "{text:?} {start}..{end}: {out:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn github_locates_and_titles() {
+        let src = Source::new("circle.yml", CIRCLE);
+        assert_eq!(
+            github(&src, &[unknown_key(&src)]),
+            "::warning file=circle.yml,line=5,col=3,endLine=5,endColumn=10,title=unknown-key::\
+             unknown key `overide` in `test` (help: did you mean `override`?)\n"
+        );
+    }
+
+    #[test]
+    fn github_levels_and_unlocated() {
+        let src = Source::new("circle.yml", CIRCLE);
+        let diags = [
+            Diagnostic::error("io", None, "e"),
+            Diagnostic::note("no-tests", None, "n"),
+        ];
+        assert_eq!(
+            github(&src, &diags),
+            "::error file=circle.yml,title=io::e\n::notice file=circle.yml,title=no-tests::n\n"
+        );
+        assert_eq!(github(&src, &[]), "");
+    }
+
+    #[test]
+    fn github_escapes_message_and_properties() {
+        let src = Source::new("dir,a:b%.yml", "é😀: x\r\ny\n");
+        let d =
+            Diagnostic::error("bad-regex", Span::new(7, 11), "50% a:b,c\r\nd").with_help("x\ny");
+        assert_eq!(
+            github(&src, &[d]),
+            "::error file=dir%2Ca%3Ab%25.yml,line=1,col=4,endLine=2,endColumn=1,title=bad-regex::\
+             50%25 a:b,c%0D%0Ad (help: x%0Ay)\n"
+        );
+    }
+
+    #[test]
+    fn json_shape_and_nulls() {
+        let src = Source::new("circle.yml", CIRCLE);
+        let diags = [unknown_key(&src), Diagnostic::note("no-tests", None, "n")];
+        assert_eq!(
+            json(&src, &diags),
+            "[\n  {\"severity\":\"warning\",\"code\":\"unknown-key\",\
+             \"message\":\"unknown key `overide` in `test`\",\"file\":\"circle.yml\",\
+             \"line\":5,\"column\":3,\"end_line\":5,\"end_column\":10,\
+             \"label\":\"not a key of `test`\",\"help\":\"did you mean `override`?\"},\n  \
+             {\"severity\":\"note\",\"code\":\"no-tests\",\"message\":\"n\",\"file\":\"circle.yml\",\
+             \"line\":null,\"column\":null,\"end_line\":null,\"end_column\":null,\
+             \"label\":null,\"help\":null}\n]\n"
+        );
+        assert_eq!(json(&src, &[]), "[]\n");
+    }
+
+    #[test]
+    fn json_escapes_strings_and_counts_characters() {
+        let src = Source::new("a\"b\\c.yml", "é😀: x\r\n");
+        let d = Diagnostic::error(
+            "bad-regex",
+            Span::new(6, 9),
+            "q\"\\\n\r\t\u{8}\u{c}\u{1}\u{1f}é😀\u{7f}/",
+        );
+        let out = json(&src, &[d]);
+        assert!(out.contains(r#""file":"a\"b\\c.yml""#), "{out}");
+        assert!(
+            out.contains(r#""message":"q\"\\\n\r\t\b\f\u0001\u001fé😀"#),
+            "{out}"
+        );
+        assert!(out.contains("\u{7f}/\""), "{out}");
+        assert!(
+            out.contains(r#""line":1,"column":3,"end_line":1,"end_column":6"#),
+            "{out}"
+        );
+    }
+}

@@ -1,0 +1,225 @@
+//! The command line as a user meets it: files, stdin, -o, check, exit codes.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn yml2sh(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_yml2sh"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("yml2sh starts");
+    if let Some(input) = stdin {
+        // yml2sh may stop reading early (oversized input): a broken pipe is fine.
+        let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn tmpdir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("yml2sh-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn reads_stdin_with_dash() {
+    let out = yml2sh(
+        &["-f", "ir", "-"],
+        Some("test:\n  override:\n    - echo from-stdin\n"),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("echo from-stdin"));
+}
+
+#[test]
+fn defaults_to_circle_yml_in_the_current_directory() {
+    let dir = tmpdir("default");
+    std::fs::write(
+        dir.join("circle.yml"),
+        "test:\n  override:\n    - echo default-file\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_yml2sh"))
+        .args(["-f", "ir"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("echo default-file"));
+}
+
+#[test]
+fn input_errors_exit_1_with_a_located_message() {
+    let out = yml2sh(
+        &["-"],
+        Some("test:\n  override:\n    - ./run.sh:\n        timeout: soon\n"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "no output on error");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error[bad-timeout]"), "{err}");
+    assert!(err.contains("<stdin>:4:18"), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(
+        yml2sh(&["--format", "cobol", "-"], Some("")).status.code(),
+        Some(2)
+    );
+    assert_eq!(yml2sh(&["--no-such-flag"], None).status.code(), Some(2));
+}
+
+#[test]
+fn missing_file_is_an_input_error() {
+    let out = yml2sh(&["/nonexistent/circle.yml"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read `/nonexistent/circle.yml`"));
+}
+
+#[test]
+fn help_and_version() {
+    let help = yml2sh(&["--help"], None);
+    assert_eq!(help.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        text.contains("Examples:") && text.contains("--format"),
+        "{text}"
+    );
+    let version = yml2sh(&["--version"], None);
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("yml2sh {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn output_is_written_atomically_and_executable() {
+    let dir = tmpdir("output");
+    let input = dir.join("circle.yml");
+    std::fs::write(&input, "test:\n  override:\n    - echo hi\n").unwrap();
+    let out_path = dir.join("out.txt");
+    let out = yml2sh(
+        &[
+            "-f",
+            "ir",
+            input.to_str().unwrap(),
+            "-o",
+            out_path.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    assert!(std::fs::read_to_string(&out_path)
+        .unwrap()
+        .contains("echo hi"));
+    // No temp file is left behind.
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
+#[test]
+fn failed_compilation_leaves_the_old_output_untouched() {
+    let dir = tmpdir("keep");
+    let input = dir.join("circle.yml");
+    std::fs::write(&input, "test: [unclosed\n").unwrap();
+    let out_path = dir.join("build.txt");
+    std::fs::write(&out_path, "previous").unwrap();
+    let out = yml2sh(
+        &[
+            "-f",
+            "ir",
+            input.to_str().unwrap(),
+            "-o",
+            out_path.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(&out_path).unwrap(), "previous");
+}
+
+#[test]
+fn refuses_to_overwrite_the_input() {
+    let dir = tmpdir("same");
+    let input = dir.join("circle.yml");
+    std::fs::write(&input, "test:\n  override:\n    - echo hi\n").unwrap();
+    let out = yml2sh(
+        &[input.to_str().unwrap(), "-o", input.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_to_string(&input).unwrap(),
+        "test:\n  override:\n    - echo hi\n"
+    );
+}
+
+#[test]
+fn check_prints_diagnostics_only() {
+    let out = yml2sh(&["check", "-"], Some("test:\n  overide:\n    - echo hi\n"));
+    assert_eq!(out.status.code(), Some(0), "warnings do not fail check");
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning[unknown-key]") && err.contains("did you mean `override`?"),
+        "{err}"
+    );
+    let bad = yml2sh(&["check", "-"], Some("test: [\n"));
+    assert_eq!(bad.status.code(), Some(1));
+}
+
+#[test]
+fn json_and_github_message_formats() {
+    let out = yml2sh(
+        &["check", "--message-format", "json", "-"],
+        Some("test:\n  overide: []\n"),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("\"code\":\"unknown-key\""), "{err}");
+    let out = yml2sh(
+        &["check", "--message-format", "github", "-"],
+        Some("test:\n  overide: []\n"),
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("::warning file=<stdin>,line=2,col=3"));
+}
+
+#[test]
+fn non_utf8_input_is_located() {
+    let out = Command::new(env!("CARGO_BIN_EXE_yml2sh"))
+        .args([
+            "check",
+            common::fixture("err/not-utf8.yml").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not-utf8.yml:3:15"));
+}
+
+#[test]
+fn oversized_input_is_refused_cleanly() {
+    let big = format!(
+        "test:\n  override:\n    - echo {}\n",
+        "x".repeat(11 * 1024 * 1024)
+    );
+    let out = yml2sh(&["check", "-"], Some(&big));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("too-large"));
+}

@@ -1,0 +1,85 @@
+//! Every diagnostic code has a smallest input in tests/fixtures/err/<code>.yml that raises it;
+//! the rendered diagnostics are snapshotted.
+
+mod common;
+
+use yml2sh::diagnostic::CODES;
+use yml2sh::{render, Target};
+
+/// Codes raised outside `tests/fixtures/err` (by the CLI, or tested where they arise).
+const ELSEWHERE: &[&str] = &["io", "too-large"];
+
+fn diagnostics_of(path: &std::path::Path) -> (yml2sh::Source, Vec<yml2sh::Diagnostic>) {
+    let bytes = std::fs::read(path).unwrap();
+    let name = format!("err/{}", path.file_name().unwrap().to_string_lossy());
+    let source = match yml2sh::source_from_bytes(&name, bytes) {
+        Ok(s) => s,
+        Err(e) => return (e.0, vec![e.1]),
+    };
+    let mut all = vec![];
+    for target in [Target::Ir] {
+        let diags = match yml2sh::compile(&source, &common::options(target)) {
+            Ok(out) => out.diagnostics,
+            Err(d) => d,
+        };
+        for d in diags.sorted() {
+            if !all.contains(&d) {
+                all.push(d);
+            }
+        }
+    }
+    (source, all)
+}
+
+#[test]
+fn every_code_has_a_fixture_that_raises_it() {
+    for (code, _) in CODES {
+        if ELSEWHERE.contains(code) {
+            continue;
+        }
+        let path = common::fixture(&format!("err/{code}.yml"));
+        assert!(
+            path.exists(),
+            "no fixture for `{code}`: add {}",
+            path.display()
+        );
+        let (_, diags) = diagnostics_of(&path);
+        assert!(
+            diags.iter().any(|d| d.code == *code),
+            "{} does not raise `{code}`; it raised {:?}",
+            path.display(),
+            diags.iter().map(|d| d.code).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn every_fixture_names_a_code() {
+    for path in common::yml_files(&common::fixture("err")) {
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        assert!(
+            CODES.iter().any(|(c, _)| *c == stem),
+            "{} names no code",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn rendered_diagnostics() {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(common::root().join("snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    for path in common::yml_files(&common::fixture("err")) {
+        let (source, diags) = diagnostics_of(&path);
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        settings
+            .set_description(String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned());
+        settings.bind(|| {
+            insta::assert_snapshot!(
+                format!("diagnostics@{stem}"),
+                render::human(&source, &diags, false)
+            );
+        });
+    }
+}

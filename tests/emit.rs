@@ -1,0 +1,24 @@
+//! Snapshots of every ok fixture, for every target, each showing its input in the header.
+
+mod common;
+
+use yml2sh::Target;
+
+fn snapshot_all(target: Target, name: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(common::root().join("snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    for path in common::yml_files(&common::fixture("ok")) {
+        let source = common::read_source(&path);
+        let out = yml2sh::compile(&source, &common::options(target))
+            .unwrap_or_else(|d| panic!("{} failed: {:?}", path.display(), d.sorted()));
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        settings.set_description(source.text.clone());
+        settings.bind(|| insta::assert_snapshot!(format!("{name}@{stem}"), out.text));
+    }
+}
+
+#[test]
+fn ir() {
+    snapshot_all(Target::Ir, "ir");
+}
