@@ -239,6 +239,34 @@ pub const CODES: &[(&str, &str)] = &[
         "a `machine.hosts` entry that is not a hostname and an address",
     ),
     ("no-tests", "the build runs no test command"),
+    (
+        "unknown-service",
+        "a `machine.services` name that no container stands in for",
+    ),
+    (
+        "docker-login-email",
+        "`docker login -e/--email`, removed from Docker, was rewritten",
+    ),
+    (
+        "docker-lxc-attach",
+        "the `lxc-attach` workaround for 1.0's missing `docker exec` was rewritten",
+    ),
+    (
+        "docker0-bridge",
+        "a `docker0` address lookup in `--add-host` was rewritten to `host-gateway`",
+    ),
+    (
+        "unsupported-language",
+        "a `machine.<language>` version the GitHub setup action cannot provide",
+    ),
+    (
+        "no-equivalent",
+        "CircleCI variables the config reads that GitHub Actions has no equivalent for",
+    ),
+    (
+        "secrets",
+        "variables the config reads but never defines: GitHub secrets to create",
+    ),
 ];
 
 #[cfg(test)]

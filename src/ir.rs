@@ -284,16 +284,34 @@ pub struct Service {
     pub container: Option<Container>,
 }
 
+/// How a back-end stands a service up (the services pass fills it; see `lower/services.rs`):
+/// `docker run -d --name NAME -p 127.0.0.1:P:P -e K=V… IMAGE` (no command: GitHub `services:`
+/// cannot give one), then `ready` until it succeeds or `ready_timeout` passes, then `init` inside
+/// the container, then `client_env` exported to every later command; removed when the build ends.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Container {
     pub image: String,
+    /// Published on 127.0.0.1 under the same number, where 1.0's clients looked for them; when
+    /// `Ir::docker`, also on the docker bridge's gateway address (what `--add-host h:host-gateway`
+    /// resolves to), as 1.0's daemons listened on docker0 for the build's own containers.
     pub ports: Vec<u16>,
     /// Variables given to the container (credentials that mimic CircleCI 1.0).
     pub env: Vec<(String, String)>,
-    /// A shell command, run on the host, that succeeds once the service accepts connections.
+    /// A shell command, run on the host, that succeeds once the service accepts connections:
+    /// `docker exec NAME sh -c '<health>'`, so the host needs no client tools.
     pub ready: String,
     /// Variables exported to the build so clients find the service.
     pub client_env: Vec<(String, String)>,
+    /// The container name (`yml2sh-<service>`), which `ready` uses; also a valid GitHub service id.
+    pub name: String,
+    /// The readiness probe itself, run *inside* the container by `sh -c` with the image's own
+    /// tools (GitHub `--health-cmd`). Never holds `'`, `$`, `` ` `` or `\`: safe in single quotes.
+    pub health: String,
+    /// Seconds to keep retrying `ready` before failing the build.
+    pub ready_timeout: u64,
+    /// POSIX sh run inside the container once ready (`docker exec NAME sh -c '<init>'`): what the
+    /// image's variables cannot do, e.g. mysql's passwordless `ubuntu` user. Arbitrary text: quote it.
+    pub init: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -318,6 +336,10 @@ pub struct Ir {
     pub cache_directories: Vec<String>,
     pub artifacts: Vec<String>,
     pub webhooks: Vec<String>,
+    /// Where each `machine.<language>.version` was written, by language name, so a back-end
+    /// that cannot provide a version can point at it.
+    #[serde(skip)]
+    pub language_spans: Vec<(String, Span)>,
 }
 
 impl Ir {
@@ -420,13 +442,34 @@ impl fmt::Display for Ir {
         }
         for s in &self.services {
             match &s.container {
-                Some(c) => writeln!(
-                    f,
-                    "service {} image={} ports={:?}",
-                    s.name, c.image, c.ports
-                )?,
-                None => writeln!(f, "service {}", s.name)?,
+                Some(c) => {
+                    writeln!(
+                        f,
+                        "service {} image={} ports={:?}",
+                        s.name, c.image, c.ports
+                    )?;
+                    writeln!(f, "  container {}", c.name)?;
+                    for (k, v) in &c.env {
+                        writeln!(f, "  env {k}={}", quote(v))?;
+                    }
+                    writeln!(
+                        f,
+                        "  ready {} (timeout {}s)",
+                        quote(&c.ready),
+                        c.ready_timeout
+                    )?;
+                    if let Some(init) = &c.init {
+                        writeln!(f, "  init {}", quote(init))?;
+                    }
+                    for (k, v) in &c.client_env {
+                        writeln!(f, "  client-env {k}={}", quote(v))?;
+                    }
+                }
+                None => writeln!(f, "service {} (no container)", s.name)?,
             }
+        }
+        if self.docker {
+            writeln!(f, "docker daemon required")?;
         }
         for c in &self.cache_directories {
             writeln!(f, "cache {}", quote(c))?;

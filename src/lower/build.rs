@@ -148,6 +148,11 @@ pub(super) fn run(source: &Source, config: &Config, diags: &mut Diagnostics) -> 
         cache_directories: texts(dependencies.map_or(&[][..], |d| &d.cache_directories)),
         artifacts: texts(&config.general.artifacts),
         webhooks: texts(&config.webhooks),
+        language_spans: machine
+            .languages
+            .iter()
+            .map(|(name, version)| (name.value.clone(), version.span))
+            .collect(),
     }
 }
 

@@ -2,7 +2,10 @@
 
 mod build;
 mod checks;
+mod modernize;
 pub(crate) mod pattern;
+pub(crate) mod services;
+mod shell;
 
 use crate::diagnostic::Diagnostics;
 use crate::ir::Ir;
@@ -23,7 +26,10 @@ pub fn lower(
     diags: &mut Diagnostics,
 ) -> Ir {
     let mut ir = build::run(source, config, diags);
-    let _ = options;
+    services::run(&mut ir, diags);
+    if !options.verbatim {
+        modernize::run(&mut ir, diags);
+    }
     checks::run(&mut ir, diags);
     ir
 }

@@ -1,0 +1,360 @@
+//! Lower stage helper: command text → simple commands made of words with byte ranges, for the
+//! rewrite passes. Not a shell parser: enough of bash's quoting to find word boundaries, and a
+//! refusal (`None`) for anything it does not follow (heredocs, unclosed quotes), so a rewrite
+//! never acts on text it misread.
+
+use std::ops::Range;
+
+/// One word as written, with its quotes; `range` indexes the scanned text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Word<'a> {
+    pub raw: &'a str,
+    pub range: Range<usize>,
+}
+
+/// A simple command: words up to the next `;`, `&&`, `||`, `|`, `&`, newline or paren.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Simple<'a> {
+    /// Arguments (the command name first), without redirections or leading keywords.
+    pub words: Vec<Word<'a>>,
+    /// Its output feeds no one's input, but its input is another command's output.
+    pub piped_in: bool,
+    /// It has a `<` redirection of its own.
+    pub stdin_redirected: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tok {
+    Word,
+    /// `|` (not `||`).
+    Pipe,
+    /// `;`, `&`, `&&`, `||`, newline, `(`, `)`.
+    Sep,
+    /// `<`, `<&`, `<>`, `<<<`.
+    RedirIn,
+    /// `>`, `>>`, `>&`, `>|`, `&>`.
+    RedirOut,
+}
+
+/// Words that may open a command before its name (`if docker login …; then`).
+const KEYWORDS: &[&str] = &[
+    "if", "then", "elif", "else", "do", "while", "until", "!", "{", "time",
+];
+
+pub(crate) fn simple_commands(text: &str) -> Option<Vec<Simple<'_>>> {
+    let toks = tokens(text)?;
+    let mut out = vec![];
+    let mut cur = Simple::default();
+    let mut redirect_target = false;
+    for (tok, range) in toks {
+        match tok {
+            Tok::Word if redirect_target => redirect_target = false,
+            Tok::Word => {
+                let raw = &text[range.clone()];
+                if cur.words.is_empty() && KEYWORDS.contains(&raw) {
+                    continue;
+                }
+                cur.words.push(Word { raw, range });
+            }
+            Tok::RedirIn => {
+                cur.stdin_redirected = true;
+                redirect_target = true;
+            }
+            Tok::RedirOut => redirect_target = true,
+            Tok::Pipe | Tok::Sep => {
+                let piped = tok == Tok::Pipe;
+                if !cur.words.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+                cur.piped_in = piped;
+                redirect_target = false;
+            }
+        }
+    }
+    if !cur.words.is_empty() {
+        out.push(cur);
+    }
+    Some(out)
+}
+
+/// True when `text` is one pipeline: no operator but `|` between its commands.
+pub(crate) fn is_single_pipeline(text: &str) -> bool {
+    tokens(text).is_some_and(|t| !t.iter().any(|(k, _)| *k == Tok::Sep))
+}
+
+fn tokens(text: &str) -> Option<Vec<(Tok, Range<usize>)>> {
+    let b = text.as_bytes();
+    let mut out = vec![];
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b' ' | b'\t' | b'\r' => i += 1,
+            b'\\' if b.get(i + 1) == Some(&b'\n') => i += 2,
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'\n' | b';' | b'(' | b')' => {
+                out.push((Tok::Sep, i..i + 1));
+                i += 1;
+            }
+            b'|' | b'&' => {
+                let two = b.get(i + 1) == Some(&c);
+                let (tok, len) = match (c, two) {
+                    (b'|', false) => (Tok::Pipe, 1),
+                    (b'&', false) if b.get(i + 1) == Some(&b'>') => (Tok::RedirOut, 2),
+                    (_, two) => (Tok::Sep, if two { 2 } else { 1 }),
+                };
+                out.push((tok, i..i + len));
+                i += len;
+            }
+            b'<' => {
+                // A heredoc's body would be read as commands: refuse.
+                if b.get(i + 1) == Some(&b'<') && b.get(i + 2) != Some(&b'<') {
+                    return None;
+                }
+                let len = 1 + b[i + 1..]
+                    .iter()
+                    .take_while(|&&x| x == b'<' || x == b'&' || x == b'>')
+                    .count();
+                out.push((Tok::RedirIn, i..i + len));
+                i += len;
+            }
+            b'>' => {
+                let len = 1 + b[i + 1..]
+                    .iter()
+                    .take_while(|&&x| x == b'>' || x == b'&' || x == b'|')
+                    .count();
+                out.push((Tok::RedirOut, i..i + len));
+                i += len;
+            }
+            _ => {
+                let start = i;
+                i = word_end(b, i)?;
+                // `2>file`: a descriptor number glued to a redirection is not an argument.
+                let fd = b[start..i].iter().all(u8::is_ascii_digit)
+                    && matches!(b.get(i), Some(b'<' | b'>'));
+                if !fd {
+                    out.push((Tok::Word, start..i));
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The end of the word starting at `i`.
+fn word_end(b: &[u8], mut i: usize) -> Option<usize> {
+    while i < b.len() {
+        match b[i] {
+            b' ' | b'\t' | b'\r' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')' => break,
+            b'\\' => i += 2,
+            b'\'' => i = single_quote_end(b, i)?,
+            b'"' => i = double_quote_end(b, i)?,
+            b'`' => i = backtick_end(b, i)?,
+            b'$' if b.get(i + 1) == Some(&b'(') => i = subst_end(b, i + 1)?,
+            b'$' if b.get(i + 1) == Some(&b'{') => i = brace_end(b, i + 1)?,
+            _ => i += 1,
+        }
+    }
+    Some(i.min(b.len()))
+}
+
+fn single_quote_end(b: &[u8], i: usize) -> Option<usize> {
+    let close = b[i + 1..].iter().position(|&x| x == b'\'')?;
+    Some(i + 1 + close + 1)
+}
+
+fn double_quote_end(b: &[u8], mut i: usize) -> Option<usize> {
+    i += 1;
+    while i < b.len() {
+        match b[i] {
+            b'"' => return Some(i + 1),
+            b'\\' => i += 2,
+            b'`' => i = backtick_end(b, i)?,
+            b'$' if b.get(i + 1) == Some(&b'(') => i = subst_end(b, i + 1)?,
+            b'$' if b.get(i + 1) == Some(&b'{') => i = brace_end(b, i + 1)?,
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+fn backtick_end(b: &[u8], mut i: usize) -> Option<usize> {
+    i += 1;
+    while i < b.len() {
+        match b[i] {
+            b'`' => return Some(i + 1),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// `i` is at the `(` of `$(`: the index after the matching `)`.
+fn subst_end(b: &[u8], mut i: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    while i < b.len() {
+        match b[i] {
+            b'(' => {
+                depth += 1;
+                i += 1;
+            }
+            b')' => {
+                depth -= 1;
+                i += 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            b'\\' => i += 2,
+            b'\'' => i = single_quote_end(b, i)?,
+            b'"' => i = double_quote_end(b, i)?,
+            b'`' => i = backtick_end(b, i)?,
+            b'#' if i > 0 && matches!(b[i - 1], b' ' | b'\t' | b'\n') => return None,
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// `i` is at the `{` of `${`: the index after the matching `}`.
+fn brace_end(b: &[u8], mut i: usize) -> Option<usize> {
+    i += 1;
+    while i < b.len() {
+        match b[i] {
+            b'}' => return Some(i + 1),
+            b'\\' => i += 2,
+            b'\'' => i = single_quote_end(b, i)?,
+            b'"' => i = double_quote_end(b, i)?,
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// If `raw` is exactly one command substitution, `$(…)` or `` `…` ``, possibly inside double
+/// quotes, its inner text and where that starts in `raw`.
+pub(crate) fn substitution(raw: &str) -> Option<(&str, usize)> {
+    let (body, off) = match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        Some(inner) if raw.len() >= 2 => (inner, 1),
+        _ => (raw, 0),
+    };
+    let b = body.as_bytes();
+    let end = match b.first()? {
+        b'$' if b.get(1) == Some(&b'(') => subst_end(b, 1)?,
+        b'`' => backtick_end(b, 0)?,
+        _ => return None,
+    };
+    if end != b.len() {
+        return None;
+    }
+    let start = if b[0] == b'$' { 2 } else { 1 };
+    Some((&body[start..body.len() - 1], off + start))
+}
+
+/// Where a command substitution starting at `i` of `raw` ends, if one starts there.
+pub(crate) fn substitution_end(raw: &str, i: usize) -> Option<usize> {
+    let b = raw.as_bytes();
+    match b.get(i)? {
+        b'$' if b.get(i + 1) == Some(&b'(') => subst_end(b, i + 1),
+        b'`' => backtick_end(b, i),
+        _ => None,
+    }
+}
+
+/// The literal value of a word with no expansions: quotes and backslashes removed. `None` when
+/// the word holds `$` or a backtick outside single quotes.
+pub(crate) fn literal(raw: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = raw.chars();
+    let mut in_double = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' if !in_double => {
+                for c in chars.by_ref() {
+                    if c == '\'' {
+                        break;
+                    }
+                    out.push(c);
+                }
+            }
+            '"' => in_double = !in_double,
+            '\\' => out.push(chars.next()?),
+            '$' | '`' => return None,
+            _ => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<Vec<&str>> {
+        simple_commands(text)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.words.into_iter().map(|w| w.raw).collect())
+            .collect()
+    }
+
+    #[test]
+    fn splits_on_operators_and_respects_quotes() {
+        assert_eq!(
+            words("a 'b c' \"d $(e \"f\" g) h\" && i | j; k # l m"),
+            [
+                vec!["a", "'b c'", "\"d $(e \"f\" g) h\""],
+                vec!["i"],
+                vec!["j"],
+                vec!["k"]
+            ]
+        );
+        assert_eq!(
+            words("if x; then y 2>/dev/null; fi"),
+            [vec!["x"], vec!["y"], vec!["fi"]]
+        );
+        assert_eq!(words("a \\\n  b"), [vec!["a", "b"]]);
+    }
+
+    #[test]
+    fn marks_pipes_and_redirections() {
+        let s = simple_commands("a | b < in > out").unwrap();
+        assert!(!s[0].piped_in);
+        assert!(s[1].piped_in && s[1].stdin_redirected);
+        assert_eq!(s[1].words.len(), 1);
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_follow() {
+        assert!(simple_commands("cat <<EOF\ndocker login -e x\nEOF").is_none());
+        assert!(simple_commands("echo 'unclosed").is_none());
+        assert!(simple_commands("echo \"$(unclosed\"").is_none());
+    }
+
+    #[test]
+    fn substitutions() {
+        assert_eq!(substitution("\"$(a \"b\")\""), Some(("a \"b\"", 3)));
+        assert_eq!(substitution("$(a)"), Some(("a", 2)));
+        assert_eq!(substitution("`a`"), Some(("a", 1)));
+        assert_eq!(substitution("x$(a)"), None);
+        assert_eq!(substitution("$(a)x"), None);
+    }
+
+    #[test]
+    fn literals() {
+        assert_eq!(literal("\"{{.Id}}\"").as_deref(), Some("{{.Id}}"));
+        assert_eq!(literal("'{{.Id}}'").as_deref(), Some("{{.Id}}"));
+        assert_eq!(
+            literal("--format={{.Id}}").as_deref(),
+            Some("--format={{.Id}}")
+        );
+        assert_eq!(literal("'$x'").as_deref(), Some("$x"));
+        assert_eq!(literal("$x"), None);
+        assert_eq!(literal("\"$x\""), None);
+    }
+}
