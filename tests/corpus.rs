@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use yml2sh::Target;
 
-const TARGETS: [Target; 1] = [Target::Ir];
+const TARGETS: [Target; 2] = [Target::Ir, Target::Bash];
 
 /// Command texts of a config, read independently of yml2sh (through serde_yaml); `None` when
 /// serde_yaml cannot read the file (it rejects duplicate keys, which CircleCI accepted).

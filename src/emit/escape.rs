@@ -1,7 +1,9 @@
 //! Emit stage helper: quoting of data for each target, as pure functions. Command text is code
 //! and never passes through here; everything else (names, branches, paths, values) does.
 
-/// A single shell word that bash reads back as exactly `s` (single quotes; `'` as `'\''`).
+/// A single shell word that bash reads back as exactly `s`. Plain when it can be, `'…'` when
+/// nothing in it looks like an expansion, else ANSI-C `$'…'`: there `$`, backticks and `~`
+/// are plainly literal (to a reader and to shellcheck) and newlines show as `\n`.
 pub fn sh_quote(s: &str) -> String {
     if !s.is_empty()
         && s.chars()
@@ -9,7 +11,37 @@ pub fn sh_quote(s: &str) -> String {
     {
         return s.to_string();
     }
-    format!("'{}'", s.replace('\'', r"'\''"))
+    let ansi = s.starts_with('~')
+        || s.chars()
+            .any(|c| matches!(c, '$' | '`' | '\'' | '\\') || c.is_control());
+    if !ansi {
+        return format!("'{s}'");
+    }
+    let mut out = String::from("$'");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Like [`sh_quote`] but never bare, for assignments: `X=test` reads to shellcheck (and
+/// people) like a command.
+pub fn sh_quote_always(s: &str) -> String {
+    let q = sh_quote(s);
+    if q.starts_with('\'') || q.starts_with("$'") {
+        q
+    } else {
+        format!("'{s}'")
+    }
 }
 
 /// The inside of a double-quoted bash word where `$VAR` and `$(…)` stay live but quotes,
@@ -83,6 +115,72 @@ pub fn yaml_str(s: &str) -> String {
     out
 }
 
+/// A YAML value holding exactly `s`, placed after `key: ` where the key sits at `indent - 2`
+/// and the content lines are indented by `indent` spaces: a literal block (`|`) so scripts stay readable, or a double-quoted scalar
+/// when the text holds characters a block cannot carry (control characters, `\r`, YAML 1.1
+/// line breaks such as U+2028).
+pub fn yaml_block(s: &str, indent: usize) -> String {
+    let blockable = !s.is_empty()
+        && s.chars().all(|c| {
+            c == '\n'
+                || c == '\t'
+                || !(c.is_control() || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}'))
+        });
+    if !blockable {
+        return yaml_str(s);
+    }
+    let body = s.trim_end_matches('\n');
+    if body.is_empty() {
+        return yaml_str(s);
+    }
+    let chomp = match s.len() - body.len() {
+        0 => "-",
+        1 => "",
+        _ => "+",
+    };
+    // YAML guesses the indentation from the first non-empty line; say it when that guess would
+    // be wrong (content starting with a space, or whitespace-only lines before it).
+    let lead = body
+        .lines()
+        .take_while(|l| l.trim().is_empty())
+        .any(|l| !l.is_empty())
+        || body
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| l.starts_with(' '));
+    let mut out = format!("|{}{chomp}", if lead { "2" } else { "" });
+    // The indicator counts from the key's column, which the caller puts two spaces to the left.
+    let pad = " ".repeat(indent);
+    for line in s[..s.len() - if chomp == "-" { 0 } else { 1 }].split('\n') {
+        out.push('\n');
+        if !line.is_empty() {
+            out.push_str(&pad);
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+/// A YAML scalar for a name yml2sh controls (keys, ids, action references): bare when a plain
+/// scalar reads back as the same string, double-quoted otherwise.
+pub fn yaml_plain(s: &str) -> String {
+    let bare = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./@-".contains(c))
+        && !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n"
+        );
+    if bare {
+        s.to_string()
+    } else {
+        yaml_str(s)
+    }
+}
+
 /// A heredoc delimiter that does not occur as a line of `body`.
 pub fn heredoc_tag(body: &str, base: &str) -> String {
     let mut tag = base.to_string();
@@ -104,10 +202,13 @@ mod tests {
             ("plain", "plain"),
             ("", "''"),
             ("a b", "'a b'"),
-            ("it's", r"'it'\''s'"),
-            ("$HOME", "'$HOME'"),
-            ("`x`", "'`x`'"),
-            ("a\nb", "'a\nb'"),
+            ("it's", r"$'it\'s'"),
+            ("$HOME", "$'$HOME'"),
+            ("`x`", "$'`x`'"),
+            ("a\nb", r"$'a\nb'"),
+            ("~/x", "$'~/x'"),
+            (r"a\b", r"$'a\\b'"),
+            ("\u{1}", r"$'\x01'"),
             ("{{ x }}", "'{{ x }}'"),
         ] {
             assert_eq!(sh_quote(input), want, "{input:?}");
@@ -116,7 +217,7 @@ mod tests {
 
     #[test]
     fn sh_quote_round_trips_through_bash() {
-        let nasty = "it's \"$HOME\" `id` $(id) \\ \n {{ .Id }} ; rm -rf /";
+        let nasty = "it's \"$HOME\" `id` $(id) \\ \n\t\u{1} {{ .Id }} ; rm -rf / é ~";
         let out = std::process::Command::new("bash")
             .arg("-c")
             .arg(format!("printf %s {}", sh_quote(nasty)))
@@ -136,6 +237,49 @@ mod tests {
         assert_eq!(make_var("a#b$c"), r"a\#b$$c");
         assert_eq!(gha_literal("echo ${{ x }}"), "echo ${{ '${{' }} x }}");
         assert_eq!(yaml_str("a\"b\\\n\u{1}"), r#""a\"b\\\n\x01""#);
+    }
+
+    #[test]
+    fn yaml_block_round_trips() {
+        for text in [
+            "echo hi",
+            "echo hi\n",
+            "echo hi\n\n",
+            "a\n\nb",
+            "  indented first\nb",
+            "\n\nafter blank lines",
+            "  \nx",
+            "tab\tinside\n\tleading tab",
+            "trailing spaces   \n   ",
+            "# not a comment\n- not a list\nkey: not a map",
+            "carriage\r\nreturn",
+            "bell\u{7}",
+            "line\u{2028}separator",
+            "",
+            "\n",
+        ] {
+            let doc = format!("k:\n  run: {}\n  next: 1\n", yaml_block(text, 4));
+            let v: serde_yaml::Value =
+                serde_yaml::from_str(&doc).unwrap_or_else(|e| panic!("{doc}: {e}"));
+            assert_eq!(v["k"]["run"].as_str(), Some(text), "{doc}");
+        }
+        assert_eq!(yaml_block("a\nb", 4), "|-\n    a\n    b");
+        assert_eq!(yaml_block("a\n", 4), "|\n    a");
+    }
+
+    #[test]
+    fn yaml_plain_reads_back() {
+        for (input, want) in [
+            ("actions/checkout@v6", "actions/checkout@v6"),
+            ("YML2SH_VALUE_GOPATH", "YML2SH_VALUE_GOPATH"),
+            ("command-3", "command-3"),
+            ("on", "\"on\""),
+            ("0", "\"0\""),
+            ("a b", "\"a b\""),
+            ("", "\"\""),
+        ] {
+            assert_eq!(yaml_plain(input), want, "{input:?}");
+        }
     }
 
     #[test]

@@ -1,0 +1,589 @@
+//! Runs generated build scripts with real bash and git in a temporary repository and checks
+//! what ran, in which order, with which environment and exit status.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use yml2sh::Target;
+
+/// One run of a fixture: the repository it runs in, how it is invoked, and what must happen.
+struct Case {
+    fixture: &'static str,
+    /// Files created in the repository before the run (`.sh` files are made executable).
+    files: &'static [(&'static str, &'static str)],
+    env: &'static [(&'static str, &'static str)],
+    /// Run the matching deployment (`--deploy`).
+    deploy: bool,
+    /// Tag HEAD with this before the run.
+    tag: Option<&'static str>,
+    /// Check out this new branch before the run.
+    branch: Option<&'static str>,
+    status: i32,
+    trace: &'static [&'static str],
+}
+
+const CASE: Case = Case {
+    fixture: "",
+    files: &[],
+    env: &[],
+    deploy: false,
+    tag: None,
+    branch: None,
+    status: 0,
+    trace: &[],
+};
+
+struct Outcome {
+    status: i32,
+    trace: Vec<String>,
+    stdout: String,
+    repo: PathBuf,
+    home: PathBuf,
+}
+
+fn git(repo: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(repo)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A fresh repository `acme/widget` on branch master with one commit holding `files`.
+fn scratch(name: &str, case: &Case) -> (PathBuf, PathBuf) {
+    let base = std::env::temp_dir().join(format!("yml2sh-exec-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let repo = base.join("widget");
+    let home = base.join("home");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    git(&repo, &["init", "-q", "-b", "master"]);
+    git(
+        &repo,
+        &["remote", "add", "origin", "git@github.com:acme/widget.git"],
+    );
+    for (path, text) in case.files {
+        let p = repo.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        if path.ends_with(".sh") {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "--allow-empty", "-m", "init"]);
+    if let Some(b) = case.branch {
+        git(&repo, &["checkout", "-q", "-b", b]);
+    }
+    if let Some(t) = case.tag {
+        git(&repo, &["tag", t]);
+        git(&repo, &["checkout", "-q", "--detach"]);
+    }
+    (repo, home)
+}
+
+fn compile(fixture: &str, target: Target) -> String {
+    let source = common::read_source(&common::fixture(&format!("exec/{fixture}")));
+    yml2sh::compile(&source, &common::options(target))
+        .unwrap_or_else(|d| panic!("{fixture}: {:?}", d.sorted()))
+        .text
+}
+
+fn run_bash(name: &str, case: &Case, extra_args: &[&str]) -> Outcome {
+    let (repo, home) = scratch(name, case);
+    let script = repo.parent().unwrap().join("build.sh");
+    std::fs::write(&script, compile(case.fixture, Target::Bash)).unwrap();
+    let trace = repo.parent().unwrap().join("trace");
+    let mut cmd = Command::new("bash");
+    cmd.arg(&script).args(extra_args).current_dir(&repo);
+    if case.deploy {
+        cmd.arg("--deploy");
+    }
+    cmd.env("TRACE", &trace)
+        .env("HOME", &home)
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .env("NO_COLOR", "1");
+    for var in [
+        "CI",
+        "CIRCLECI",
+        "CIRCLE_BRANCH",
+        "CIRCLE_TAG",
+        "CIRCLE_SHA1",
+        "CIRCLE_NODE_TOTAL",
+        "CIRCLE_NODE_INDEX",
+        "CIRCLE_ARTIFACTS",
+        "CIRCLE_TEST_REPORTS",
+        "CIRCLE_BUILD_NUM",
+        "CIRCLE_PROJECT_USERNAME",
+        "CIRCLE_PROJECT_REPONAME",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in case.env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("bash runs");
+    let trace = std::fs::read_to_string(&trace).unwrap_or_default();
+    Outcome {
+        status: out.status.code().unwrap_or(-1),
+        trace: trace.lines().map(str::to_string).collect(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr),
+        repo,
+        home,
+    }
+}
+
+fn check(name: &str, case: &Case) -> Outcome {
+    let out = run_bash(name, case, &[]);
+    assert_eq!(
+        (
+            out.status,
+            out.trace.iter().map(String::as_str).collect::<Vec<_>>()
+        ),
+        (case.status, case.trace.to_vec()),
+        "{name} ({}): status and trace differ; output:\n{}",
+        case.fixture,
+        out.stdout
+    );
+    out
+}
+
+#[test]
+fn each_command_runs_in_a_fresh_shell() {
+    let out = run_bash(
+        "shells",
+        &Case {
+            fixture: "shells.yml",
+            ..CASE
+        },
+        &[],
+    );
+    let repo = out.repo.to_string_lossy().into_owned();
+    assert_eq!(
+        out.trace,
+        [
+            "cd-export".to_string(),
+            format!("pwd={repo} leak=unset"),
+            "after-false".into(),
+            "rc=yes opts=hBc".into(),
+        ],
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.status, 0, "no -e and no pipefail: {}", out.stdout);
+    assert!(out.stdout.contains("build succeeded"), "{}", out.stdout);
+}
+
+#[test]
+fn phases_run_in_circleci_order() {
+    let out = run_bash(
+        "order",
+        &Case {
+            fixture: "order.yml",
+            ..CASE
+        },
+        &[],
+    );
+    let home = out.home.to_string_lossy().into_owned();
+    assert_eq!(
+        out.trace,
+        [
+            format!("machine.pre {home}"),
+            "machine.post".into(),
+            "checkout.post".into(),
+            "dependencies.pre".into(),
+            "dependencies.override".into(),
+            "dependencies.post".into(),
+            "database.override".into(),
+            "compile.override".into(),
+            "test.pre".into(),
+            "test.override".into(),
+            "test.post".into(),
+        ]
+    );
+    assert_eq!(out.status, 0);
+}
+
+#[test]
+fn setup_failure_stops_the_build_but_not_teardown() {
+    let out = check(
+        "setup-failure",
+        &Case {
+            fixture: "setup-failure.yml",
+            deploy: true,
+            status: 1,
+            trace: &["dep-1", "teardown"],
+            ..CASE
+        },
+    );
+    assert!(
+        out.stdout.contains("FAILED  dependencies"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("setup-failure.yml:4  exit 3 (exit 3)"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn every_test_command_runs_and_the_build_fails_at_the_end() {
+    let out = check(
+        "test-failure",
+        &Case {
+            fixture: "test-failure.yml",
+            deploy: true,
+            status: 1,
+            trace: &["pre", "one", "two", "post"],
+            ..CASE
+        },
+    );
+    let failed: Vec<_> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("FAILED"))
+        .collect();
+    assert_eq!(failed.len(), 2, "{}", out.stdout);
+    assert!(
+        failed[0].contains("test") && failed[0].contains(":3"),
+        "{failed:?}"
+    );
+    assert!(
+        failed[1].contains(":5") && failed[1].contains("exit 2"),
+        "{failed:?}"
+    );
+    assert!(out.stdout.contains("no deployment: the build failed"));
+}
+
+#[test]
+fn environment_is_circleci_s() {
+    let out = run_bash(
+        "environment",
+        &Case {
+            fixture: "environment.yml",
+            ..CASE
+        },
+        &[],
+    );
+    assert_eq!(out.status, 0, "{}", out.stdout);
+    assert_eq!(
+        out.trace,
+        [
+            "pre sees A=unset",
+            "post sees B=first-second C=computed",
+            "QUOTED=say \"hi\" \\o/ `not-run` NUM=10",
+            "CI=true CIRCLECI=true branch=master tag= user=acme repo=widget",
+            "url=https://github.com/acme/widget nodes=0/1",
+            "sha ok",
+            "dirs ok",
+            "per-command=first-mine",
+        ]
+    );
+}
+
+#[test]
+fn caller_environment_wins_over_git() {
+    let out = run_bash(
+        "environment-override",
+        &Case {
+            fixture: "environment.yml",
+            env: &[
+                ("CIRCLE_BRANCH", "release"),
+                ("CIRCLE_PROJECT_USERNAME", "fork"),
+            ],
+            ..CASE
+        },
+        &[],
+    );
+    assert!(
+        out.trace.contains(
+            &"CI=true CIRCLECI=true branch=release tag= user=fork repo=widget".to_string()
+        ),
+        "{:?}",
+        out.trace
+    );
+}
+
+#[test]
+fn tag_builds_have_circle_tag_and_no_branch() {
+    let out = check(
+        "deploy-tag",
+        &Case {
+            fixture: "deployment.yml",
+            tag: Some("v1.2"),
+            deploy: true,
+            trace: &["test", "deploy tag v1.2"],
+            ..CASE
+        },
+    );
+    assert!(
+        out.stdout.contains("branch=(none) tag=v1.2"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn working_directories() {
+    let out = run_bash(
+        "dirs",
+        &Case {
+            fixture: "dirs.yml",
+            files: &[("app/sub/.keep", "")],
+            ..CASE
+        },
+        &[],
+    );
+    let repo = out.repo.to_string_lossy().into_owned();
+    let home = out.home.to_string_lossy().into_owned();
+    assert_eq!(
+        out.trace,
+        [
+            format!("machine={home}"),
+            format!("test={repo}/app"),
+            format!("pwd={repo}/app/sub")
+        ]
+    );
+}
+
+#[test]
+fn first_matching_deployment_runs_only_with_deploy() {
+    check(
+        "deploy-master",
+        &Case {
+            fixture: "deployment.yml",
+            deploy: true,
+            trace: &["test", "deploy main"],
+            ..CASE
+        },
+    );
+    check(
+        "deploy-regex",
+        &Case {
+            fixture: "deployment.yml",
+            branch: Some("release-2"),
+            deploy: true,
+            trace: &["test", "deploy release release-2"],
+            ..CASE
+        },
+    );
+    // Whole-name match: `/release-.*/` does not match `pre-release-2`.
+    check(
+        "deploy-no-partial",
+        &Case {
+            fixture: "deployment.yml",
+            branch: Some("pre-release-2"),
+            deploy: true,
+            trace: &["test"],
+            ..CASE
+        },
+    );
+    let out = check(
+        "deploy-without-flag",
+        &Case {
+            fixture: "deployment.yml",
+            trace: &["test"],
+            ..CASE
+        },
+    );
+    assert!(
+        out.stdout
+            .contains("deployment 'main' matches and would run; pass --deploy"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn owner_must_match() {
+    check(
+        "deploy-owner",
+        &Case {
+            fixture: "deployment.yml",
+            env: &[("CIRCLE_PROJECT_USERNAME", "someone-else")],
+            deploy: true,
+            trace: &["test", "deploy other-owner"],
+            ..CASE
+        },
+    );
+}
+
+#[test]
+fn no_output_timeout_kills_the_silent_and_spares_the_chatty() {
+    let out = check(
+        "timeout",
+        &Case {
+            fixture: "timeout.yml",
+            files: &[(
+                "slow.sh",
+                "#!/bin/bash\necho \"slow start\" >> \"$TRACE\"\nsleep 30 &\necho $! > child.pid\nwait\necho \"slow end\" >> \"$TRACE\"\n",
+            )],
+            status: 1,
+            trace: &["slow start", "next", "chatty done"],
+            ..CASE
+        },
+    );
+    assert!(
+        out.stdout.contains("timed out after 2s without output"),
+        "{}",
+        out.stdout
+    );
+    let child = std::fs::read_to_string(out.repo.join("child.pid")).unwrap();
+    let alive = Command::new("kill")
+        .args(["-0", child.trim()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(!alive, "the timed-out command's children are killed too");
+}
+
+#[test]
+fn background_commands_are_detached_and_killed_at_the_end() {
+    let out = check(
+        "background",
+        &Case {
+            fixture: "background.yml",
+            files: &[(
+                "server.sh",
+                "#!/bin/bash\necho $$ > server.pid\necho \"server up\" > server.out\necho to-stdout\nsleep 30\necho late >> \"$TRACE\"\n",
+            )],
+            trace: &["server up", "not waited for"],
+            ..CASE
+        },
+    );
+    let pid = std::fs::read_to_string(out.repo.join("server.pid")).unwrap();
+    let alive = Command::new("kill")
+        .args(["-0", pid.trim()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(!alive, "background command outlived the build");
+    assert!(
+        out.stdout.contains("started in the background"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn parallel_and_files_split_across_nodes() {
+    let files: &[(&str, &str)] = &[
+        ("spec/a_spec.rb", ""),
+        ("spec/b_spec.rb", ""),
+        ("spec/c_spec.rb", ""),
+        ("spec/deep/x_test.rb", ""),
+    ];
+    check(
+        "node-0",
+        &Case {
+            fixture: "parallel.yml",
+            files,
+            env: &[("CIRCLE_NODE_TOTAL", "2"), ("CIRCLE_NODE_INDEX", "0")],
+            trace: &[
+                "deps on node 0",
+                "node-0 only",
+                "everywhere 0",
+                "files spec/a_spec.rb",
+                "files spec/c_spec.rb",
+            ],
+            ..CASE
+        },
+    );
+    check(
+        "node-1",
+        &Case {
+            fixture: "parallel.yml",
+            files,
+            env: &[("CIRCLE_NODE_TOTAL", "2"), ("CIRCLE_NODE_INDEX", "1")],
+            trace: &[
+                "deps on node 1",
+                "everywhere 1",
+                "files spec/b_spec.rb",
+                "files spec/deep/x_test.rb",
+            ],
+            ..CASE
+        },
+    );
+}
+
+#[test]
+fn branch_filters_skip_the_build_and_artifacts_are_always_collected() {
+    let out = check(
+        "ignored",
+        &Case {
+            fixture: "branches.yml",
+            branch: Some("wip-thing"),
+            trace: &[],
+            ..CASE
+        },
+    );
+    assert!(
+        out.stdout.contains("filtered out by general.branches"),
+        "{}",
+        out.stdout
+    );
+    let out = check(
+        "artifacts",
+        &Case {
+            fixture: "branches.yml",
+            status: 1,
+            trace: &["built"],
+            ..CASE
+        },
+    );
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("artifacts: "))
+        .expect("artifacts dir printed");
+    let dir = line
+        .trim_start_matches("artifacts: ")
+        .split("  ")
+        .next()
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(Path::new(dir).join("report.txt")).unwrap(),
+        "report\n"
+    );
+}
+
+#[test]
+fn data_stays_data() {
+    let _ = std::fs::remove_file("/tmp/yml2sh-pwned");
+    let out = check(
+        "nasty",
+        &Case {
+            fixture: "nasty.yml",
+            files: &[("dir 'q' \"dq\" `echo bt`/.keep", "")],
+            branch: Some("weird'branch\"$x"),
+            deploy: true,
+            trace: &[
+                "it's \"live\" `echo tick` {{ .Id }} \\ back",
+                "{{ .Id }} {% raw %} 2",
+                "in dir 'q' \"dq\" `echo bt`",
+                "nasty deploy",
+            ],
+            ..CASE
+        },
+    );
+    assert!(
+        !Path::new("/tmp/yml2sh-pwned").exists(),
+        "a deployment name ran as code"
+    );
+    assert!(out.stdout.contains("{{ y }}"), "{}", out.stdout);
+}
