@@ -2,8 +2,10 @@
 //! Templates may print data only through a quoting filter; the formatter refuses anything
 //! else, so raw text reaches the output only where a template says `|safe` (command text).
 
+mod bash;
 #[allow(dead_code)] // used by the back-ends as they land
 pub(crate) mod escape;
+mod github;
 
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, Value};
 
@@ -50,19 +52,20 @@ pub fn emit(
 ) -> Option<String> {
     let result = match target {
         Target::Ir => Ok(ir.to_string()),
-        Target::Bash | Target::Make | Target::Github => Err(Error::new(
+        Target::Bash => bash::emit(ir, options),
+        Target::Github => github::emit(ir, options, diags),
+        Target::Make => Err(Error::new(
             ErrorKind::InvalidOperation,
             "this back-end is not built yet",
         )),
     };
-    let _ = options;
     match result {
         Ok(text) => Some(text),
         Err(e) => {
             diags.push(Diagnostic::error(
                 "io",
                 None,
-                format!("internal error while writing the {target:?} output: {e:#}"),
+                format!("internal error while writing the {target:?} output (a yml2sh bug): {e}"),
             ));
             None
         }
@@ -95,6 +98,7 @@ pub(crate) fn environment() -> Environment<'static> {
         ))
     });
     env.add_filter("sh", |s: &str| safe(escape::sh_quote(s)));
+    env.add_filter("shq", |s: &str| safe(escape::sh_quote_always(s)));
     env.add_filter("dq", |s: &str| safe(escape::sh_dquote_live(s)));
     env.add_filter("mk", |s: &str| safe(escape::make_recipe(s)));
     env.add_filter("mkvar", |s: &str| safe(escape::make_var(s)));
@@ -104,6 +108,12 @@ pub(crate) fn environment() -> Environment<'static> {
     env.add_filter("heredoc_tag", |s: &str, base: &str| {
         safe(escape::heredoc_tag(s, base))
     });
+    env.add_filter("plain", |s: &str| safe(escape::yaml_plain(s)));
+    env.add_filter("block", |s: &str, indent: usize| {
+        safe(escape::yaml_block(s, indent))
+    });
+    env.add_template(github::TEMPLATE_NAME, github::TEMPLATE)
+        .expect("the embedded workflow template parses (a test renders it)");
     env
 }
 
