@@ -281,6 +281,8 @@ pub struct Service {
     pub name: String,
     #[serde(skip)]
     pub span: Span,
+    /// 1-based line of the entry in `machine.services`.
+    pub line: usize,
     pub container: Option<Container>,
 }
 

@@ -15,6 +15,9 @@ y2s_color() {
 }
 
 y2s_say() { printf '%s\n' "$*"; }
+# Sleeps without a process: a read that times out on a pipe nobody writes to. The runtime's
+# own waits then never depend on what `sleep` on PATH is (tests put stand-ins there).
+y2s_sleep() { read -rt "$1" <> <(:) || :; }
 y2s_note() { printf '%s%s%s\n' "$Y2S_D" "$*" "$Y2S_0"; }
 y2s_warn() { printf '%swarning:%s %s\n' "$Y2S_Y" "$Y2S_0" "$*"; }
 y2s_die() { printf '%serror:%s %s\n' "$Y2S_R" "$Y2S_0" "$*" >&2; exit 2; }
@@ -209,14 +212,14 @@ y2s_exec() {
     # Hold no end of tee's pipe, or tee would wait for this watchdog to end.
     exec {out_fd}>&-
     last=-1 quiet=0
-    while sleep 1; do
+    while y2s_sleep 1; do
       kill -0 "$pid" 2>/dev/null || exit 0
       size=$(wc -c <"$log")
       if [ "$size" = "$last" ]; then quiet=$((quiet + 1)); else quiet=0 last=$size; fi
       if [ "$quiet" -ge "$timeout" ]; then
         : >"$flag"
         kill -TERM -- "-$pid" 2>/dev/null
-        sleep 2
+        y2s_sleep 2
         kill -KILL -- "-$pid" 2>/dev/null
         exit 0
       fi
@@ -233,7 +236,7 @@ y2s_exec() {
   # pipe open, so wait a moment for the output to drain but never hang on it.
   local tries=0
   while kill -0 "$tee_pid" 2>/dev/null && [ $tries -lt 20 ]; do
-    sleep 0.05
+    y2s_sleep 0.05
     tries=$((tries + 1))
   done
   Y2S_TIMED_OUT=0
@@ -384,20 +387,135 @@ y2s_language() {
   y2s_builtin "machine.$1.version $2 requested; using ${version:-no $1 found on PATH}"
 }
 
-y2s_services() {
-  y2s_builtin "services: $*"
+# y2s_service LINE NAME IMAGE READY_TIMEOUT [--port P]... [--env K=V]... [--ready CMD] [--init SH]
+#             [--client K=V]...: starts a container standing in for a CircleCI 1.0 service,
+# waits until it accepts connections, and exports what its clients need to later commands.
+y2s_service() {
+  local line=$1 name=$2 image=$3 wait=$4 ready='' init='' port gateway
+  shift 4
+  local -a ports=() envs=() clients=() publish=()
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --port) ports+=("$2") ;;
+      --env) envs+=(-e "$2") ;;
+      --ready) ready=$2 ;;
+      --init) init=$2 ;;
+      --client) clients+=("$2") ;;
+      *) y2s_die "y2s_service: unknown option $1" ;;
+    esac
+    shift 2
+  done
+  y2s_builtin "service ${name#yml2sh-}: $image on port${ports[1]:+s} ${ports[*]}"
+  [ "$Y2S_MODE" = run ] || return 0
+  y2s_selected "$Y2S_PHASE" || return 0
+  y2s_stopped && return 0
+  local kv
+  for kv in "${clients[@]}"; do
+    printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}" >>"$Y2S_ENV_FILE"
+  done
+  if [ "$Y2S_SERVICES" = host ]; then
+    y2s_note "    (--services=host: using the ${name#yml2sh-} already running here)"
+    return 0
+  fi
+  # 1.0's daemons also listened on docker0, where the build's own containers reach them.
+  gateway=''
+  if [ "$Y2S_NEEDS_DOCKER" = 1 ]; then
+    gateway=$(docker network inspect bridge --format '{{(index .IPAM.Config 0).Gateway}}' 2>/dev/null) || gateway=''
+  fi
+  for port in "${ports[@]}"; do
+    publish+=(-p "127.0.0.1:$port:$port")
+    [ -z "$gateway" ] || publish+=(-p "$gateway:$port:$port")
+  done
+  docker rm -f "$name" </dev/null >/dev/null 2>&1
+  printf '%s\n' "$name" >>"$Y2S_STATE/containers"
+  if ! docker run -d --name "$name" "${publish[@]}" "${envs[@]}" "$image" >/dev/null; then
+    y2s_record_failure "$line" "service ${name#yml2sh-}" "docker run $image failed"
+    return 0
+  fi
+  local waited=0
+  until bash -c "$ready" >/dev/null 2>&1; do
+    if [ "$waited" -ge "$wait" ]; then
+      printf '%s    %s did not accept connections within %ss%s\n' "$Y2S_R" "${name#yml2sh-}" "$wait" "$Y2S_0"
+      docker logs --tail 20 "$name" 2>&1 | sed 's/^/    | /'
+      y2s_record_failure "$line" "service ${name#yml2sh-}" "not ready after ${wait}s"
+      return 0
+    fi
+    y2s_sleep 1
+    waited=$((waited + 1))
+  done
+  if [ -n "$init" ] && ! docker exec "$name" sh -c "$init" >/dev/null; then
+    y2s_record_failure "$line" "service ${name#yml2sh-}" "its set-up in the container failed"
+    return 0
+  fi
+  y2s_note "    (${name#yml2sh-} ready after ${waited}s)"
+}
+
+y2s_remove_containers() {
+  local name
+  [ -f "$Y2S_STATE/containers" ] || return 0
+  while read -r name; do
+    docker rm -f "$name" </dev/null >/dev/null 2>&1 && y2s_note "(removed container $name)"
+  done <"$Y2S_STATE/containers"
+  rm -f "$Y2S_STATE/containers"
+}
+
+# The dependency cache (spec §10): restored before dependencies, saved after them, in a folder
+# per project (--cache-dir) instead of CircleCI's storage. Directories that already exist
+# locally are left alone on restore: a working tree's own node_modules wins.
+y2s_cache_path() {
+  case $1 in
+    \~) printf '%s\n' "$HOME" ;;
+    \~/*) printf '%s\n' "$HOME/${1:2}" ;;
+    /*) printf '%s\n' "$1" ;;
+    *) printf '%s\n' "$Y2S_BUILD_DIR/$1" ;;
+  esac
+}
+
+y2s_cache_key() {
+  case $1 in
+    \~) printf 'home\n' ;;
+    \~/*) printf 'home/%s\n' "${1:2}" ;;
+    /*) printf 'root%s\n' "$1" ;;
+    *) printf 'build/%s\n' "$1" ;;
+  esac
+}
+
+y2s_restore_cache() {
+  [ $# -gt 0 ] || return 0
+  y2s_builtin "restore cache from ${Y2S_CACHE_DIR:-(no cache)}: $*"
+  [ "$Y2S_MODE" = run ] && [ -n "$Y2S_CACHE_DIR" ] || return 0
+  y2s_selected "$Y2S_PHASE" && ! y2s_stopped || return 0
+  local dir from to
+  for dir in "$@"; do
+    from="$Y2S_CACHE_DIR/$(y2s_cache_key "$dir")"
+    to=$(y2s_cache_path "$dir")
+    if [ -e "$from" ] && [ ! -e "$to" ]; then
+      mkdir -p -- "${to%/*}" && cp -a -- "$from" "$to" && y2s_note "    (restored $dir)"
+    fi
+  done
+}
+
+y2s_save_cache() {
+  [ $# -gt 0 ] || return 0
+  y2s_builtin "save cache to ${Y2S_CACHE_DIR:-(no cache)}: $*"
+  [ "$Y2S_MODE" = run ] && [ -n "$Y2S_CACHE_DIR" ] || return 0
+  y2s_selected "$Y2S_PHASE" && ! y2s_stopped || return 0
+  # CircleCI saved the cache from node 0 only.
+  [ "$CIRCLE_NODE_INDEX" = 0 ] || return 0
+  local dir from to
+  for dir in "$@"; do
+    from=$(y2s_cache_path "$dir")
+    to="$Y2S_CACHE_DIR/$(y2s_cache_key "$dir")"
+    if [ -e "$from" ]; then
+      rm -rf -- "$to" && mkdir -p -- "${to%/*}" && cp -a -- "$from" "$to" && y2s_note "    (saved $dir)"
+    else
+      y2s_warn "cache directory $dir does not exist; not saved"
+    fi
+  done
 }
 
 y2s_inferred() {
   y2s_builtin "CircleCI would have inferred $1 commands here; yml2sh does not run them (write them under $1.override)"
-}
-
-y2s_cache() {
-  local what=$1
-  shift
-  if [ $# -gt 0 ]; then
-    y2s_builtin "$what: $*"
-  fi
 }
 
 y2s_kill_background() {
@@ -453,6 +571,10 @@ Options:
   --only PHASE[,PHASE]   run only these phases: $Y2S_PHASES
   --deploy               run the first matching deployment subsection after a green build
   --project-dir DIR      the checkout to build (default: the git top level of the current directory)
+  --services=host        use services already running here instead of starting containers
+  --cache-dir DIR        where cache_directories are kept between builds
+                         (default: ~/.cache/yml2sh/OWNER/REPO/dependencies)
+  --no-cache             neither restore nor save cache_directories
   -h, --help             show this help
 
 CircleCI's variables are derived from git; any of them set in the environment wins, e.g.
@@ -469,6 +591,7 @@ y2s_on_exit() {
   fi
   if [ -n "${Y2S_STATE:-}" ] && [ -d "$Y2S_STATE" ]; then
     y2s_kill_background
+    y2s_remove_containers
     rm -rf -- "$Y2S_STATE"
   fi
   exit "$status"
@@ -483,6 +606,7 @@ y2s_interrupt() {
 y2s_main() {
   Y2S_MODE=run Y2S_ONLY='' Y2S_DEPLOY=0 Y2S_PROJECT_DIR='' Y2S_STATE='' Y2S_PHASE=''
   Y2S_ON_FAILURE=stop Y2S_CURRENT='' Y2S_NODES=all-nodes Y2S_DIR=build Y2S_COUNT=0
+  Y2S_SERVICES=docker Y2S_CACHE_DIR='' Y2S_NO_CACHE=0
   y2s_color
   while [ $# -gt 0 ]; do
     case $1 in
@@ -492,12 +616,18 @@ y2s_main() {
       --only) [ $# -ge 2 ] || y2s_die "--only needs a phase name" && Y2S_ONLY=$2 && shift ;;
       --only=*) Y2S_ONLY=${1#*=} ;;
       --deploy) Y2S_DEPLOY=1 ;;
+      --services=host | --services=docker) Y2S_SERVICES=${1#*=} ;;
+      --services) [ $# -ge 2 ] || y2s_die "--services needs docker or host" && Y2S_SERVICES=$2 && shift ;;
+      --cache-dir) [ $# -ge 2 ] || y2s_die "--cache-dir needs a directory" && Y2S_CACHE_DIR=$2 && shift ;;
+      --cache-dir=*) Y2S_CACHE_DIR=${1#*=} ;;
+      --no-cache) Y2S_CACHE_DIR='' Y2S_NO_CACHE=1 ;;
       --project-dir) [ $# -ge 2 ] || y2s_die "--project-dir needs a directory" && Y2S_PROJECT_DIR=$2 && shift ;;
       --project-dir=*) Y2S_PROJECT_DIR=${1#*=} ;;
       *) y2s_die "unknown option '$1' (see --help)" ;;
     esac
     shift
   done
+  case $Y2S_SERVICES in docker | host) ;; *) y2s_die "--services: '$Y2S_SERVICES' is neither docker nor host" ;; esac
   local phase
   for phase in ${Y2S_ONLY//,/ }; do
     case " $Y2S_PHASES " in *" $phase "*) ;; *) y2s_die "--only: unknown phase '$phase' (phases: $Y2S_PHASES)" ;; esac
@@ -509,31 +639,54 @@ y2s_main() {
     return 0
   fi
 
+  Y2S_STATE=$(mktemp -d "${TMPDIR:-/tmp}/yml2sh.XXXXXXX")
+  trap y2s_on_exit EXIT
+  trap y2s_interrupt INT TERM
+  y2s_start || return 0
+  y2s_plan
+  y2s_deploy
+  y2s_teardown
+  y2s_finish
+}
+
+# The start of a build (shared with the Makefile driver, which owns $Y2S_STATE itself): the
+# project, CircleCI's variables, checks, the header. False when general.branches skips the branch.
+y2s_start() {
   if [ -z "$Y2S_PROJECT_DIR" ]; then
     Y2S_PROJECT_DIR=$(git rev-parse --show-toplevel 2>/dev/null) || Y2S_PROJECT_DIR=$PWD
   fi
   [ -d "$Y2S_PROJECT_DIR" ] || y2s_die "no such project directory: $Y2S_PROJECT_DIR"
   Y2S_PROJECT_DIR=$(cd -- "$Y2S_PROJECT_DIR" && pwd)
   Y2S_BUILD_DIR=$Y2S_PROJECT_DIR${Y2S_BUILD_SUBDIR:+/$Y2S_BUILD_SUBDIR}
-  Y2S_STATE=$(mktemp -d "${TMPDIR:-/tmp}/yml2sh.XXXXXXX")
   Y2S_ENV_FILE=$Y2S_STATE/environment
   export Y2S_ENV_FILE
-  trap y2s_on_exit EXIT
-  trap y2s_interrupt INT TERM
   y2s_init_env
+  if [ -z "$Y2S_CACHE_DIR" ] && [ "$Y2S_NO_CACHE" = 0 ]; then
+    Y2S_CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/yml2sh/$CIRCLE_PROJECT_USERNAME/$CIRCLE_PROJECT_REPONAME/dependencies"
+  fi
+  if [ "$Y2S_SERVICES" = host ] && [ "$Y2S_NEEDS_DOCKER" = 0 ]; then
+    Y2S_NEEDS_CONTAINERS=0
+  fi
+  if [ "$Y2S_MODE" = run ] && { [ "$Y2S_NEEDS_DOCKER" = 1 ] || [ "$Y2S_NEEDS_CONTAINERS" = 1 ]; }; then
+    if ! docker info >/dev/null 2>&1; then
+      y2s_die "$Y2S_SOURCE needs a Docker daemon (machine.services), and \`docker info\` got no answer: start Docker${Y2S_SERVICE_NAMES:+, or pass --services=host to use $Y2S_SERVICE_NAMES already running here}"
+    fi
+  fi
 
   printf '%syml2sh build of %s%s  branch=%s tag=%s sha=%s node=%s/%s\n' "$Y2S_B" "$Y2S_SOURCE" "$Y2S_0" \
     "${CIRCLE_BRANCH:-(none)}" "${CIRCLE_TAG:-(none)}" "${CIRCLE_SHA1:0:12}" "$CIRCLE_NODE_INDEX" "$CIRCLE_NODE_TOTAL"
   if ! y2s_branch_allowed; then
     y2s_say "branch $CIRCLE_BRANCH is filtered out by general.branches in $Y2S_SOURCE: nothing to build"
-    return 0
+    return 1
   fi
   [ -d "$Y2S_BUILD_DIR" ] || y2s_die "the build directory $Y2S_BUILD_DIR (general.build_dir) does not exist"
   [ "$Y2S_MODE" = dry-run ] || y2s_note "artifacts: $CIRCLE_ARTIFACTS  test reports: $CIRCLE_TEST_REPORTS"
+  return 0
+}
 
-  y2s_plan
-  y2s_deploy
-  y2s_teardown
+# The end of a build (shared with the Makefile driver): background commands stopped, artifacts
+# collected whatever the outcome, then the summary, whose status is the build's.
+y2s_finish() {
   y2s_kill_background
   if [ "$Y2S_MODE" = run ] && [ ${#Y2S_ARTIFACT_PATHS[@]} -gt 0 ]; then
     y2s_copy_artifacts "${Y2S_ARTIFACT_PATHS[@]}"
@@ -555,9 +708,158 @@ y2s_deploy() {
   elif [ -z "$pick" ]; then
     y2s_note "(no deployment subsection matches branch=${CIRCLE_BRANCH:-(none)} tag=${CIRCLE_TAG:-(none)} owner=$CIRCLE_PROJECT_USERNAME)"
   elif [ "$Y2S_DEPLOY" = 0 ] && [ "$Y2S_MODE" = run ]; then
-    y2s_say "deployment '${Y2S_DEPLOYMENT_NAMES[pick]}' matches and would run; pass --deploy to run it"
+    y2s_say "deployment '${Y2S_DEPLOYMENT_NAMES[pick]}' matches and would run; ${Y2S_DEPLOY_HINT:-pass --deploy to run it}"
   else
     y2s_say "deployment '${Y2S_DEPLOYMENT_NAMES[pick]}'"
     "y2s_deployment_$pick"
   fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# The Makefile driver. A generated Makefile writes this runtime to $Y2S_STATE/runtime.sh and runs
+# `bash "$Y2S_STATE/runtime.sh" [--text ID] FUNCTION ARG...` once per recipe line. make keeps no
+# shell between lines, so what build.sh keeps in variables (CircleCI's variables, directories,
+# the phase, the command count) is saved under $Y2S_STATE after each call, restored before the next.
+# ---------------------------------------------------------------------------------------------
+
+# Prints text block ID of the Makefile: its lines `#ID| text`, verbatim after the prefix and one
+# space. make ignores comment lines whatever they hold, so the text reaches bash byte for byte.
+y2s_make_text() {
+  local prefix="#$1|" line
+  while IFS= read -r line || [ -n "$line" ]; do
+    case $line in
+      "$prefix"*)
+        line=${line#"$prefix"}
+        printf '%s\n' "${line# }"
+        ;;
+    esac
+  done <"$Y2S_MAKEFILE"
+}
+
+# Saves what the next call needs: the scalar Y2S_ variables but the per-process ones (arrays come
+# with the runtime file) and CircleCI's exported variables.
+y2s_make_save() {
+  local name
+  {
+    for name in $(compgen -v Y2S_); do
+      case $name in
+        Y2S_STATE | Y2S_MAKEFILE | Y2S_MAKE_PID | Y2S_CURRENT | Y2S_STATUS | Y2S_TIMED_OUT | Y2S_[BRGYD0]) continue ;;
+      esac
+      case ${!name@a} in *[aA]*) continue ;; esac
+      printf '%s=%q\n' "$name" "${!name}"
+    done
+    for name in $(compgen -e); do
+      case $name in CI | CI_* | CIRCLE*) printf 'export %s=%q\n' "$name" "${!name}" ;; esac
+    done
+  } >"$Y2S_STATE/context"
+}
+
+# One recipe line: y2s_make_entry [--text ID] FUNCTION ARG..., with Y2S_STATE, Y2S_MAKEFILE and
+# Y2S_MAKE_PID exported by the Makefile. --text ID gives FUNCTION text block ID on standard input.
+y2s_make_entry() {
+  # The defaults of y2s_main: the Makefile passes no options.
+  Y2S_MODE=run Y2S_ONLY='' Y2S_DEPLOY=0 Y2S_PROJECT_DIR='' Y2S_PHASE='' Y2S_ON_FAILURE=stop
+  Y2S_CURRENT='' Y2S_NODES=all-nodes Y2S_DIR=build Y2S_COUNT=0 Y2S_SERVICES=docker
+  Y2S_CACHE_DIR='' Y2S_NO_CACHE=0
+  y2s_color
+  local text='' fn status
+  if [ "${1:-}" = --text ] && [ $# -ge 2 ]; then
+    text=$2
+    shift 2
+  fi
+  fn=${1:-}
+  case $fn in
+    y2s_?*) declare -F -- "$fn" >/dev/null || y2s_die "make: no runtime function '$fn'" ;;
+    *) y2s_die "make: not a runtime function: '$fn'" ;;
+  esac
+  shift
+  { [ -n "${Y2S_STATE:-}" ] && [ -d "$Y2S_STATE" ]; } || y2s_die "make: no state directory (\$Y2S_STATE)"
+  # The user's commands see what build.sh gives them, not make's variables or the driver's.
+  export -n Y2S_STATE Y2S_MAKEFILE Y2S_MAKE_PID
+  unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES MAKE_TERMOUT MAKE_TERMERR
+  # general.branches skipped this build at the start: every later line does nothing.
+  if [ -e "$Y2S_STATE/skipped" ] && [ "$fn" != y2s_make_finish ]; then
+    return 0
+  fi
+  if [ -f "$Y2S_STATE/context" ]; then
+    # shellcheck source=/dev/null # written by y2s_make_save
+    . "$Y2S_STATE/context"
+  fi
+  Y2S_ENV_FILE=$Y2S_STATE/environment
+  export Y2S_ENV_FILE
+  trap y2s_make_interrupt INT TERM
+  if [ -n "$text" ]; then
+    "$fn" "$@" < <(y2s_make_text "$text")
+  else
+    "$fn" "$@" </dev/null
+  fi
+  status=$?
+  y2s_make_save
+  return "$status"
+}
+
+y2s_make_interrupt() {
+  trap - INT TERM
+  [ -z "${Y2S_CURRENT:-}" ] || kill -TERM -- "-$Y2S_CURRENT" 2>/dev/null
+  y2s_interrupt
+}
+
+# make's first line: a watcher that cleans up as build.sh's EXIT trap does if make stops early
+# (interrupted, or a line failed), then the start of the build.
+y2s_make_start() {
+  if [ -n "${Y2S_MAKE_PID:-}" ] && kill -0 "$Y2S_MAKE_PID" 2>/dev/null; then
+    set -m
+    (
+      trap '' INT HUP
+      while [ -d "$Y2S_STATE" ] && kill -0 "$Y2S_MAKE_PID" 2>/dev/null; do
+        y2s_sleep 1
+      done
+      y2s_on_exit
+    ) </dev/null >/dev/null 2>&1 &
+    printf '%s\n' "$!" >"$Y2S_STATE/watcher"
+    set +m
+  fi
+  y2s_start || : >"$Y2S_STATE/skipped"
+}
+
+# make's last line: the end of the build, then build.sh's clean-up; its status is make's.
+y2s_make_finish() {
+  if [ -f "$Y2S_STATE/watcher" ]; then
+    kill "$(<"$Y2S_STATE/watcher")" 2>/dev/null
+  fi
+  trap y2s_on_exit EXIT
+  [ -e "$Y2S_STATE/skipped" ] && exit 0
+  y2s_finish
+  exit
+}
+
+# make's deployment step, after the phases: `notice` (make: says what would deploy), `first`
+# (make deploy: the first matching subsection) or N (make deploy-NAME: subsection N, only when
+# it is the first match). The chosen subsection's commands are the recipe lines that follow,
+# each through y2s_make_deployment.
+y2s_make_deploy() {
+  Y2S_DEPLOY=1 Y2S_MAKE_WANT=''
+  case $1 in
+    notice) Y2S_DEPLOY=0 Y2S_DEPLOY_HINT='run make deploy to run it' ;;
+    first) ;;
+    *) Y2S_MAKE_WANT=$1 ;;
+  esac
+  y2s_deploy
+}
+
+# Called by y2s_deploy as y2s_deployment_N in the Makefile's runtime: subsection N runs.
+y2s_make_choose() {
+  if [ -n "$Y2S_MAKE_WANT" ] && [ "$1" != "$Y2S_MAKE_WANT" ]; then
+    y2s_note "(not deployed: this target deploys '${Y2S_DEPLOYMENT_NAMES[Y2S_MAKE_WANT]}' only, and it is not the first match)"
+    return 0
+  fi
+  printf '%s\n' "$1" >"$Y2S_STATE/deploying"
+}
+
+# y2s_make_deployment N y2s_run ARG...: a command of deployment subsection N, run if N was chosen.
+y2s_make_deployment() {
+  local n=$1
+  shift
+  [ -f "$Y2S_STATE/deploying" ] && [ "$(<"$Y2S_STATE/deploying")" = "$n" ] || return 0
+  "$@"
 }

@@ -70,7 +70,8 @@ struct View {
     environment: String,
     env_tag: String,
     hosts: Vec<HostView>,
-    services: Vec<String>,
+    docker: bool,
+    services: Vec<crate::ir::Service>,
     phases: Vec<PhaseView>,
     deployments: Vec<DeploymentView>,
     teardown: Vec<CommandView>,
@@ -221,12 +222,8 @@ pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<String, mini
                 address: h.address.clone(),
             })
             .collect(),
-        services: ir
-            .docker
-            .then(|| "docker".to_string())
-            .into_iter()
-            .chain(ir.services.iter().map(|s| s.name.clone()))
-            .collect(),
+        docker: ir.docker,
+        services: ir.services.clone(),
         phases: ir
             .phases
             .iter()

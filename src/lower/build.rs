@@ -135,6 +135,7 @@ pub(super) fn run(source: &Source, config: &Config, diags: &mut Diagnostics) -> 
             .map(|s| Service {
                 name: s.value.clone(),
                 span: s.span,
+                line: source.line(s.span.start),
                 container: None,
             })
             .collect(),

@@ -47,3 +47,70 @@ pub fn yml_files(dir: &Path) -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// Runs git in `repo` with a fixed identity; panics on failure (test set-up).
+pub fn git(repo: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(repo)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A scratch folder holding `widget/` (a git repository of `acme/widget` on master, with one
+/// commit of the files copied from `seed`, if given) and `home/`.
+pub fn scratch_repo(name: &str, seed: Option<&Path>) -> (PathBuf, PathBuf) {
+    let base = std::env::temp_dir().join(format!("yml2sh-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let repo = base.join("widget");
+    let home = base.join("home");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    git(&repo, &["init", "-q", "-b", "master"]);
+    git(
+        &repo,
+        &["remote", "add", "origin", "git@github.com:acme/widget.git"],
+    );
+    if let Some(seed) = seed {
+        copy_dir(seed, &repo);
+    }
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "--allow-empty", "-m", "init"]);
+    (repo, home)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A folder of recording stand-ins (tests/support/record) named after `tools`.
+pub fn stand_ins(dir: &Path, tools: &[&str]) -> PathBuf {
+    let bin = dir.join("stand-ins");
+    std::fs::create_dir_all(&bin).unwrap();
+    let record = root().join("tests/support/record");
+    for tool in tools {
+        let link = bin.join(tool);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&record, &link).unwrap();
+    }
+    bin
+}

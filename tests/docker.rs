@@ -1,0 +1,454 @@
+//! Docker and services, executed: every example of the seed document runs as build.sh against
+//! recording stand-ins for `docker`, `curl`, `aws`, `kubecfg.sh` and friends (no Docker engine
+//! runs here), and the calls, their arguments and environment are checked exactly.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use yml2sh::Target;
+
+const TOOLS: &[&str] = &[
+    "docker",
+    "curl",
+    "aws",
+    "kubecfg.sh",
+    "gcloud",
+    "sudo",
+    "pip",
+    "envsubst",
+    "sleep",
+];
+
+struct Run {
+    out: Output,
+    /// The stand-ins' record, with the commit's SHA shown as `<sha>`.
+    calls: Vec<String>,
+    repo: PathBuf,
+    home: PathBuf,
+}
+
+impl Run {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+            + &String::from_utf8_lossy(&self.out.stderr)
+    }
+}
+
+/// Compiles `fixture` (relative to tests/fixtures) to bash and runs it in a scratch repository
+/// holding the files of `seed_dir`, with stand-ins first on PATH.
+fn run(
+    name: &str,
+    fixture: &str,
+    seed_dir: Option<&Path>,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Run {
+    let (repo, home) = common::scratch_repo(&format!("docker-{name}"), seed_dir);
+    let base = repo.parent().unwrap().to_path_buf();
+    let source = common::read_source(&common::fixture(fixture));
+    let script = yml2sh::compile(&source, &common::options(Target::Bash))
+        .unwrap_or_else(|d| panic!("{fixture}: {:?}", d.sorted()))
+        .text;
+    std::fs::write(base.join("build.sh"), script).unwrap();
+    let bin = common::stand_ins(&base, TOOLS);
+    let record = base.join("record");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = Command::new("bash");
+    cmd.arg(base.join("build.sh"))
+        .args(args)
+        .current_dir(&repo)
+        .env("PATH", path)
+        .env("HOME", &home)
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .env("NO_COLOR", "1")
+        .env("YML2SH_RECORD", &record)
+        .env("YML2SH_RECORD_ENV", "CIRCLE_SHA1")
+        .env_remove("CIRCLE_BRANCH")
+        .env_remove("CIRCLE_SHA1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("bash runs");
+    let sha = common::git(&repo, &["rev-parse", "HEAD"]);
+    let calls = std::fs::read_to_string(&record)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            l.replace(&sha, "<sha>")
+                .replace(&home.to_string_lossy().into_owned(), "<home>")
+        })
+        .collect();
+    Run {
+        out,
+        calls,
+        repo,
+        home,
+    }
+}
+
+fn seed(name: &str) -> (String, Option<PathBuf>) {
+    let dir = common::fixture(&format!("seed/{name}"));
+    (format!("seed/{name}.yml"), dir.is_dir().then_some(dir))
+}
+
+/// The tool calls, without the `docker info` probe a docker build starts with.
+fn tool_calls(run: &Run) -> Vec<String> {
+    let skip = usize::from(
+        run.calls
+            .first()
+            .is_some_and(|c| c.starts_with("docker info")),
+    );
+    run.calls[skip..].to_vec()
+}
+
+const DEPLOY_ENV: &[(&str, &str)] = &[
+    ("DOCKER_EMAIL", "ci@example.com"),
+    ("DOCKER_USER", "ci"),
+    ("DOCKER_PASS", "s3cret"),
+    ("EXTERNAL_REGISTRY_ENDPOINT", "registry.example.com"),
+    ("ACCT_AUTH", "e30="),
+];
+
+fn check_seed(name: &str, expected: &[&str]) -> Run {
+    let (fixture, dir) = seed(name);
+    // The Kubernetes example calls `$KUBERNETES_ROOT/cluster/kubecfg.sh`: a stand-in too.
+    let kube = std::env::temp_dir().join(format!("yml2sh-kube-{name}-{}", std::process::id()));
+    let kubecfg = common::stand_ins(&kube, &["kubecfg.sh"]);
+    let _ = std::fs::remove_dir_all(kube.join("cluster"));
+    std::fs::rename(&kubecfg, kube.join("cluster")).unwrap();
+    let kube_root = kube.to_string_lossy().into_owned();
+    let mut env = DEPLOY_ENV.to_vec();
+    env.push(("KUBERNETES_ROOT", &kube_root));
+    let run = run(name, &fixture, dir.as_deref(), &["--deploy"], &env);
+    assert_eq!(run.out.status.code(), Some(0), "{name}: {}", run.text());
+    assert!(
+        run.calls
+            .first()
+            .is_some_and(|c| c.starts_with("docker info")),
+        "{name}: docker is checked first: {:?}",
+        run.calls
+    );
+    assert_eq!(tool_calls(&run), expected, "{name}: {}", run.text());
+    run
+}
+
+#[test]
+fn seed_registry_builds_tests_and_pushes() {
+    check_seed(
+        "registry",
+        &[
+            "docker info CIRCLE_SHA1=<sha>",
+            "docker build -t circleci/elasticsearch . CIRCLE_SHA1=<sha>",
+            "docker run -d -p 9200:9200 circleci/elasticsearch CIRCLE_SHA1=<sha>",
+            "sleep 10 CIRCLE_SHA1=<sha>",
+            "curl --retry 10 --retry-delay 5 -v http://localhost:9200 CIRCLE_SHA1=<sha>",
+            "docker login -u ci --password-stdin CIRCLE_SHA1=<sha> stdin=$'s3cret\\n'",
+            "docker push circleci/elasticsearch CIRCLE_SHA1=<sha>",
+        ],
+    );
+}
+
+#[test]
+fn seed_elastic_beanstalk_deploys_the_commit() {
+    check_seed(
+        "elastic-beanstalk",
+        &[
+            "pip install awscli CIRCLE_SHA1=<sha>",
+            "docker build -t circleci/hello:<sha> . CIRCLE_SHA1=<sha>",
+            "docker run -d -p 3000:3000 -e SECRET_KEY_BASE=abcd1234 circleci/hello:<sha> CIRCLE_SHA1=<sha>",
+            "sleep 10 CIRCLE_SHA1=<sha>",
+            "curl --retry 10 --retry-delay 5 -v http://localhost:3000 CIRCLE_SHA1=<sha>",
+            "docker login -u ci --password-stdin CIRCLE_SHA1=<sha> stdin=$'s3cret\\n'",
+            "docker push circleci/hello:<sha> CIRCLE_SHA1=<sha>",
+            "aws s3 cp <sha>-Dockerrun.aws.json s3://hello-bucket/<sha>-Dockerrun.aws.json CIRCLE_SHA1=<sha>",
+            "aws elasticbeanstalk create-application-version --application-name hello --version-label <sha> --source-bundle S3Bucket=hello-bucket\\,S3Key=<sha>-Dockerrun.aws.json CIRCLE_SHA1=<sha>",
+            "aws elasticbeanstalk update-environment --environment-name hello-env --version-label <sha> CIRCLE_SHA1=<sha>",
+        ],
+    );
+}
+
+#[test]
+fn seed_kubernetes_deploys_through_kubecfg() {
+    let run = check_seed(
+        "kubernetes",
+        &[
+            "docker build -t registry.example.com/hello:<sha> . CIRCLE_SHA1=<sha>",
+            "docker run -d -p 3000:3000 -e SECRET_KEY_BASE=abcd1234 registry.example.com/hello:<sha> CIRCLE_SHA1=<sha>",
+            "sleep 10 CIRCLE_SHA1=<sha>",
+            "curl --retry 10 --retry-delay 5 -v http://localhost:3000 CIRCLE_SHA1=<sha>",
+            "docker login -u ci --password-stdin registry.example.com CIRCLE_SHA1=<sha> stdin=$'s3cret\\n'",
+            "envsubst CIRCLE_SHA1=<sha> stdin=$'{\"User\": \"$KUBERNETES_USER\", \"Password\": \"$KUBERNETES_PASSWORD\"}\\n'",
+            "docker push registry.example.com/hello:<sha> CIRCLE_SHA1=<sha>",
+            "envsubst CIRCLE_SHA1=<sha> stdin=sha256:2afae9ffb6e7e7b40b05d990cc157f79edf214880f846fd41add69ebc503ec48",
+            "kubecfg.sh -c rails-controller.json update replicationControllers/railscontroller CIRCLE_SHA1=<sha>",
+            "kubecfg.sh rollingupdate railscontroller CIRCLE_SHA1=<sha>",
+        ],
+    );
+    let _ = run;
+}
+
+#[test]
+fn seed_layer_cache_survives_between_builds() {
+    let (fixture, dir) = seed("layer-caching");
+    let cache = std::env::temp_dir().join(format!("yml2sh-layer-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    let cache_arg = format!("--cache-dir={}", cache.display());
+    let first = run("cache-1", &fixture, dir.as_deref(), &[&cache_arg], &[]);
+    assert_eq!(first.out.status.code(), Some(0), "{}", first.text());
+    // `docker save … > ~/docker/image.tar` wrote the (empty, stand-in) tar; it is now cached.
+    assert!(
+        cache.join("home/docker/image.tar").exists(),
+        "{}",
+        first.text()
+    );
+    assert!(!tool_calls(&first)
+        .iter()
+        .any(|c| c.starts_with("docker load")));
+    let second = run("cache-2", &fixture, dir.as_deref(), &[&cache_arg], &[]);
+    assert_eq!(second.out.status.code(), Some(0), "{}", second.text());
+    assert_eq!(
+        tool_calls(&second)[0],
+        format!(
+            "docker load -i {}/docker/image.tar CIRCLE_SHA1=<sha>",
+            "<home>"
+        ),
+        "the second build restores ~/docker before dependencies: {}",
+        second.text()
+    );
+}
+
+#[test]
+fn seed_docker_exec_workaround_becomes_docker_exec() {
+    check_seed(
+        "docker-exec",
+        &[
+            "docker run -d --name app myimage sleep 600 CIRCLE_SHA1=<sha>",
+            "docker exec app bash -c ls CIRCLE_SHA1=<sha>",
+        ],
+    );
+}
+
+#[test]
+fn seed_tests_in_a_container() {
+    check_seed(
+        "test-in-container",
+        &["docker run myimage bundle exec rake test CIRCLE_SHA1=<sha>"],
+    );
+}
+
+#[test]
+fn services_start_wait_export_and_are_removed() {
+    let run = run("services", "exec/services.yml", None, &[], &[]);
+    let text = run.text();
+    assert_eq!(
+        run.out.status.code(),
+        Some(1),
+        "the failing test fails the build: {text}"
+    );
+    let calls = tool_calls(&run);
+    let pos = |prefix: &str| {
+        calls
+            .iter()
+            .position(|c| c.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no call starting with {prefix:?} in {calls:#?}"))
+    };
+    let run_pg = pos("docker run -d --name yml2sh-postgresql -p 127.0.0.1:5432:5432 -e POSTGRES_USER=ubuntu -e POSTGRES_DB=circle_test -e POSTGRES_HOST_AUTH_METHOD=trust postgres:9.5");
+    let ready_pg = pos("docker exec yml2sh-postgresql sh -c pg_isready");
+    let init_pg = pos("docker exec yml2sh-postgresql sh -c psql");
+    let run_redis = pos("docker run -d --name yml2sh-redis -p 127.0.0.1:6379:6379 redis:2.8");
+    let removed = pos("docker rm -f yml2sh-postgresql");
+    assert!(
+        run_pg < ready_pg && ready_pg < init_pg && init_pg < run_redis,
+        "{calls:#?}"
+    );
+    // The removal before the start (a leftover from a killed build) and the one at the end.
+    let last_rm = calls
+        .iter()
+        .rposition(|c| c.starts_with("docker rm -f yml2sh-postgresql"))
+        .unwrap();
+    assert!(removed < run_pg && last_rm > run_redis, "{calls:#?}");
+    assert!(
+        calls
+            .iter()
+            .rev()
+            .take(2)
+            .any(|c| c.starts_with("docker rm -f yml2sh-redis")),
+        "{calls:#?}"
+    );
+    let trace = std::fs::read_to_string(run.repo.join("trace")).unwrap();
+    assert_eq!(
+        trace,
+        "PGHOST=127.0.0.1 PGUSER=ubuntu PGDATABASE=circle_test\n"
+    );
+}
+
+#[test]
+fn services_are_removed_on_interrupt() {
+    let (repo, home) = common::scratch_repo("docker-interrupt", None);
+    let base = repo.parent().unwrap().to_path_buf();
+    let source = common::read_source(&common::fixture("exec/services-slow.yml"));
+    let script = yml2sh::compile(&source, &common::options(Target::Bash))
+        .unwrap()
+        .text;
+    std::fs::write(base.join("build.sh"), script).unwrap();
+    let bin = common::stand_ins(&base, &["docker"]);
+    let record = base.join("record");
+    let mut child = Command::new("bash")
+        .arg(base.join("build.sh"))
+        .current_dir(&repo)
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("HOME", &home)
+        .env("NO_COLOR", "1")
+        .env("YML2SH_RECORD", &record)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the long test command runs, then interrupt the build as Ctrl-C would.
+    for _ in 0..100 {
+        if repo.join("started").exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        repo.join("started").exists(),
+        "the slow command never started"
+    );
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let calls = std::fs::read_to_string(&record).unwrap();
+    assert!(
+        calls.trim_end().ends_with("docker rm -f yml2sh-redis"),
+        "{calls}"
+    );
+    assert!(!repo.join("finished").exists());
+    let _ = home;
+}
+
+#[test]
+fn services_host_mode_starts_nothing_but_exports() {
+    let run = run(
+        "services-host",
+        "exec/services.yml",
+        None,
+        &["--services=host"],
+        &[],
+    );
+    assert!(
+        !run.calls.iter().any(|c| c.starts_with("docker run")),
+        "{:#?}",
+        run.calls
+    );
+    let trace = std::fs::read_to_string(run.repo.join("trace")).unwrap();
+    assert_eq!(
+        trace,
+        "PGHOST=127.0.0.1 PGUSER=ubuntu PGDATABASE=circle_test\n"
+    );
+}
+
+#[test]
+fn no_docker_daemon_is_a_clear_error() {
+    let run = run(
+        "no-daemon",
+        "seed/registry.yml",
+        None,
+        &[],
+        &[("YML2SH_FAIL_DOCKER", "1")],
+    );
+    assert_eq!(run.out.status.code(), Some(2));
+    let text = run.text();
+    assert!(
+        text.contains("needs a Docker daemon") && text.contains("docker info"),
+        "{text}"
+    );
+    assert_eq!(
+        run.calls.len(),
+        1,
+        "nothing runs after the failed check: {:#?}",
+        run.calls
+    );
+    let _ = run.home;
+}
+
+#[test]
+fn seed_project_docker_hello_google() {
+    check_seed(
+        "project-docker-hello-google",
+        &[
+            "sudo /opt/google-cloud-sdk/bin/gcloud --quiet components update CIRCLE_SHA1=<sha>",
+            "sudo /opt/google-cloud-sdk/bin/gcloud --quiet components update kubectl CIRCLE_SHA1=<sha>",
+            "sudo /opt/google-cloud-sdk/bin/gcloud auth activate-service-account --key-file <home>/account-auth.json CIRCLE_SHA1=<sha>",
+            "sudo /opt/google-cloud-sdk/bin/gcloud config set project circle-ctl-test CIRCLE_SHA1=<sha>",
+            "sudo /opt/google-cloud-sdk/bin/gcloud --quiet config set container/cluster docker-hello-google-cluster CIRCLE_SHA1=<sha>",
+            "sudo /opt/google-cloud-sdk/bin/gcloud config set compute/zone us-central1-f CIRCLE_SHA1=<sha>",
+            "sudo /opt/google-cloud-sdk/bin/gcloud --quiet container clusters get-credentials docker-hello-google-cluster CIRCLE_SHA1=<sha>",
+            "docker build -t us.gcr.io/circle-ctl-test/hello:<sha> . CIRCLE_SHA1=<sha>",
+            "docker tag us.gcr.io/circle-ctl-test/hello:<sha> us.gcr.io/circle-ctl-test/hello:latest CIRCLE_SHA1=<sha>",
+            "docker run -d -p 3000:3000 -e SECRET_KEY_BASE=abcd1234 us.gcr.io/circle-ctl-test/hello:<sha> CIRCLE_SHA1=<sha>",
+            "sleep 10 CIRCLE_SHA1=<sha>",
+            "curl --retry 10 --retry-delay 5 -v http://localhost:3000 CIRCLE_SHA1=<sha>",
+            "docker push us.gcr.io/circle-ctl-test/hello:<sha> CIRCLE_SHA1=<sha>",
+            "sudo /opt/google-cloud-sdk/bin/kubectl set image deployment/hello hello=us.gcr.io/circle-ctl-test/hello:<sha> CIRCLE_SHA1=<sha>",
+        ],
+    );
+}
+
+#[test]
+fn seed_project_docker_elasticsearch() {
+    check_seed(
+        "project-docker-elasticsearch",
+        &[
+            "docker info CIRCLE_SHA1=<sha>",
+            "docker build -t circleci/elasticsearch . CIRCLE_SHA1=<sha>",
+            "docker save circleci/elasticsearch CIRCLE_SHA1=<sha>",
+            "docker run -d -p 9200:9200 circleci/elasticsearch CIRCLE_SHA1=<sha>",
+            "sleep 10 CIRCLE_SHA1=<sha>",
+            "curl --retry 10 --retry-delay 5 -v http://localhost:9200 CIRCLE_SHA1=<sha>",
+            "docker login -u ci --password-stdin CIRCLE_SHA1=<sha> stdin=$'s3cret\\n'",
+            "docker push circleci/elasticsearch CIRCLE_SHA1=<sha>",
+        ],
+    );
+}
+
+#[test]
+fn seed_basic_usage_and_docker0() {
+    check_seed("basic-usage", &["docker info CIRCLE_SHA1=<sha>"]);
+    // The docker0 example: postgresql starts as a container (also published on the bridge
+    // gateway when docker can name it), the test reaches it through host-gateway.
+    let (fixture, dir) = seed("docker0");
+    let run = run("docker0", &fixture, dir.as_deref(), &[], &[]);
+    assert_eq!(run.out.status.code(), Some(0), "{}", run.text());
+    let calls = tool_calls(&run);
+    let expected_prefixes = [
+        "docker network inspect bridge --format",
+        "docker rm -f yml2sh-postgresql",
+        "docker run -d --name yml2sh-postgresql -p 127.0.0.1:5432:5432",
+        "docker exec yml2sh-postgresql sh -c pg_isready",
+        "docker exec yml2sh-postgresql sh -c psql",
+        "sudo bash -c echo",
+        "sudo bash -c echo",
+        "sudo /etc/init.d/postgresql restart",
+        "docker run --add-host db:host-gateway web bundle exec rspec",
+        "docker rm -f yml2sh-postgresql",
+    ];
+    assert_eq!(calls.len(), expected_prefixes.len(), "{calls:#?}");
+    for (call, prefix) in calls.iter().zip(expected_prefixes) {
+        assert!(
+            call.starts_with(prefix),
+            "{call:?} should start with {prefix:?}"
+        );
+    }
+}
