@@ -381,6 +381,10 @@ y2s_hosts() {
 
 y2s_language() {
   local version=''
+  if [ "$Y2S_MODE" = list ]; then
+    y2s_builtin "machine.$1.version $2"
+    return 0
+  fi
   case $1 in
     ruby | node | python | php | java | go) version=$("$1" --version 2>&1 | head -n 1) || version='' ;;
   esac
@@ -482,7 +486,7 @@ y2s_cache_key() {
 
 y2s_restore_cache() {
   [ $# -gt 0 ] || return 0
-  y2s_builtin "restore cache from ${Y2S_CACHE_DIR:-(no cache)}: $*"
+  y2s_builtin "restore cache${Y2S_CACHE_DIR:+ from $Y2S_CACHE_DIR}: $*"
   [ "$Y2S_MODE" = run ] && [ -n "$Y2S_CACHE_DIR" ] || return 0
   y2s_selected "$Y2S_PHASE" && ! y2s_stopped || return 0
   local dir from to
@@ -497,7 +501,7 @@ y2s_restore_cache() {
 
 y2s_save_cache() {
   [ $# -gt 0 ] || return 0
-  y2s_builtin "save cache to ${Y2S_CACHE_DIR:-(no cache)}: $*"
+  y2s_builtin "save cache${Y2S_CACHE_DIR:+ to $Y2S_CACHE_DIR}: $*"
   [ "$Y2S_MODE" = run ] && [ -n "$Y2S_CACHE_DIR" ] || return 0
   y2s_selected "$Y2S_PHASE" && ! y2s_stopped || return 0
   # CircleCI saved the cache from node 0 only.
