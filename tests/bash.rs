@@ -9,17 +9,7 @@ use std::process::Command;
 use yml2sh::Target;
 
 fn inputs() -> Vec<PathBuf> {
-    let mut files = common::yml_files(&common::fixture("ok"));
-    files.extend(common::yml_files(&common::fixture("exec")));
-    let seed = common::fixture("seed");
-    if seed.is_dir() {
-        files.extend(common::yml_files(&seed));
-    }
-    match common::corpus_dir() {
-        Some(dir) => files.extend(common::yml_files(&dir)),
-        None => eprintln!("SKIPPED: the corpus (set YML2SH_CORPUS)"),
-    }
-    files
+    common::all_inputs()
 }
 
 /// Writes every compilable input's script into one folder.
@@ -154,4 +144,195 @@ fn help_list_and_dry_run_run_nothing() {
     assert!(bad.contains("unknown phase 'tests'"), "{bad}");
     let (code, _) = run(&["--frobnicate"]);
     assert_eq!(code, Some(2));
+}
+
+/// Writes the bash output of a fixture into a fresh scratch repository; returns (script, repo).
+fn script_in_scratch(name: &str, fixture: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let (repo, home) = common::scratch_repo(name, None);
+    let source = common::read_source(&common::fixture(fixture));
+    let script = repo.parent().unwrap().join("build.sh");
+    std::fs::write(
+        &script,
+        yml2sh::compile(&source, &common::options(Target::Bash))
+            .unwrap()
+            .text,
+    )
+    .unwrap();
+    (script, repo, home)
+}
+
+fn bash_in(
+    script: &std::path::Path,
+    dir: &std::path::Path,
+    home: &std::path::Path,
+    args: &[&str],
+) -> (i32, String) {
+    let out = Command::new("bash")
+        .arg(script)
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+        .env("TRACE", home.join("trace"))
+        .env_remove("CIRCLE_BRANCH")
+        .env_remove("CIRCLE_PROJECT_REPONAME")
+        .env_remove("CIRCLE_PROJECT_USERNAME")
+        .env_remove("CIRCLE_BUILD_NUM")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn project_dir_and_inferred_notice() {
+    let (script, repo, home) = script_in_scratch("project-dir", "exec/order.yml");
+    // Run from somewhere else: --project-dir names the checkout to build.
+    let (code, out) = bash_in(
+        &script,
+        &home,
+        &home,
+        &["--project-dir", repo.to_str().unwrap(), "--only", "test"],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("$ echo \"test.pre\""), "{out}");
+    let (_, out) = bash_in(&script, &repo, &home, &["--dry-run"]);
+    let (script2, repo2, home2) = script_in_scratch("inferred", "ok/inference.yml");
+    let (_, inferred) = bash_in(&script2, &repo2, &home2, &[]);
+    assert!(
+        inferred.contains(
+            "CircleCI would have inferred dependencies commands here; yml2sh does not run them"
+        ),
+        "{inferred}"
+    );
+    let _ = out;
+}
+
+#[test]
+fn repository_name_falls_back_to_the_directory_and_build_numbers_count_up() {
+    let (script, repo, home) = script_in_scratch("no-origin", "exec/environment.yml");
+    common::git(&repo, &["remote", "remove", "origin"]);
+    let trace = repo.parent().unwrap().join("trace");
+    let run = || {
+        Command::new("bash")
+            .arg(&script)
+            .current_dir(&repo)
+            .env("HOME", &home)
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .env("TRACE", &trace)
+            .env("NO_COLOR", "1")
+            .env_remove("CIRCLE_BUILD_NUM")
+            .env_remove("CIRCLE_PROJECT_REPONAME")
+            .output()
+            .unwrap()
+    };
+    run();
+    let text = std::fs::read_to_string(&trace).unwrap();
+    assert!(text.contains(" repo=widget"), "{text}");
+    let out = run();
+    let out = String::from_utf8_lossy(&out.stdout);
+    assert!(out.contains("yml2sh build of environment.yml"), "{out}");
+    let counter = std::fs::read_dir(home.join(".cache/yml2sh"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join("widget/build-num");
+    assert_eq!(std::fs::read_to_string(counter).unwrap().trim(), "2");
+}
+
+#[test]
+fn heroku_deploys_by_pushing_the_commit() {
+    let (script, repo, home) = script_in_scratch("heroku", "ok/deployment.yml");
+    common::git(&repo, &["checkout", "-q", "-b", "feature-x"]);
+    let (code, out) = bash_in(&script, &repo, &home, &["--dry-run"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("deployment 'heroku'")
+            && out.contains("$ git push \"https://heroku:$HEROKU_API_KEY@git.heroku.com/acme-staging.git\" \"$CIRCLE_SHA1:refs/heads/master\""),
+        "{out}"
+    );
+}
+
+#[test]
+fn background_output_goes_to_artifacts() {
+    let (script, repo, home) = script_in_scratch("background-out", "exec/background.yml");
+    std::fs::write(
+        repo.join("server.sh"),
+        "#!/bin/bash\necho server-says-hi\necho up > server.out\n",
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            repo.join("server.sh"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+    }
+    let artifacts = repo.parent().unwrap().join("artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let out = Command::new("bash")
+        .arg(&script)
+        .current_dir(&repo)
+        .env("HOME", &home)
+        .env("NO_COLOR", "1")
+        .env("TRACE", repo.parent().unwrap().join("trace"))
+        .env("CIRCLE_ARTIFACTS", &artifacts)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let logs: Vec<_> = std::fs::read_dir(&artifacts)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert!(logs[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .starts_with("stdout_"));
+    assert_eq!(
+        std::fs::read_to_string(&logs[0]).unwrap(),
+        "server-says-hi\n"
+    );
+}
+
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let (script, repo, home) = script_in_scratch("colour", "ok/minimal.yml");
+    let (_, plain) = bash_in(&script, &repo, &home, &["--dry-run"]);
+    assert!(
+        !plain.contains('\u{1b}'),
+        "no escapes without a terminal: {plain}"
+    );
+    // `script` gives the build a terminal.
+    let tty = |no_color: Option<&str>| {
+        let mut cmd = Command::new("script");
+        cmd.args([
+            "-qec",
+            &format!("bash {} --dry-run", script.display()),
+            "/dev/null",
+        ])
+        .current_dir(&repo)
+        .env("HOME", &home)
+        .env("TERM", "xterm")
+        .env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        String::from_utf8_lossy(&cmd.output().unwrap().stdout).into_owned()
+    };
+    assert!(
+        tty(None).contains("\u{1b}[1m"),
+        "bold headers on a terminal"
+    );
+    assert!(!tty(Some("1")).contains("\u{1b}["), "NO_COLOR is respected");
 }

@@ -63,18 +63,9 @@ fn by_run(text: &'static str) -> impl Fn(&Value) -> bool {
     move |s| str_of(s, "run") == text
 }
 
-/// Every input the back-end must handle: ok fixtures, seed examples, and the real corpus.
+/// Every input the back-end must handle.
 fn inputs() -> Vec<PathBuf> {
-    let mut files = common::yml_files(&common::fixture("ok"));
-    let seed = common::fixture("seed");
-    if seed.is_dir() {
-        files.extend(common::yml_files(&seed));
-    }
-    match common::corpus_dir() {
-        Some(dir) => files.extend(common::yml_files(&dir)),
-        None => eprintln!("SKIPPED: corpus workflows (set YML2SH_CORPUS to ../shared/corpus/real)"),
-    }
-    files
+    common::all_inputs()
 }
 
 fn tool(name: &str) -> bool {

@@ -114,3 +114,15 @@ pub fn stand_ins(dir: &Path, tools: &[&str]) -> PathBuf {
     }
     bin
 }
+
+/// Every input a back-end must handle: ok and exec fixtures, seed examples, the real corpus.
+pub fn all_inputs() -> Vec<PathBuf> {
+    let mut files = yml_files(&fixture("ok"));
+    files.extend(yml_files(&fixture("exec")));
+    files.extend(yml_files(&fixture("seed")));
+    match corpus_dir() {
+        Some(dir) => files.extend(yml_files(&dir)),
+        None => eprintln!("SKIPPED: the corpus (set YML2SH_CORPUS to ../shared/corpus/real)"),
+    }
+    files
+}
