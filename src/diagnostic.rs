@@ -240,6 +240,10 @@ pub const CODES: &[(&str, &str)] = &[
     ),
     ("no-tests", "the build runs no test command"),
     (
+        "circleci-paths",
+        "a path that only existed on CircleCI 1.0's machine (`/home/ubuntu/<repo>`)",
+    ),
+    (
         "unknown-service",
         "a `machine.services` name that no container stands in for",
     ),

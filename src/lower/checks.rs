@@ -73,6 +73,7 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
             }
         }
     }
+    circleci_paths(ir, diags);
     let test_runs_something = ir.has_tests();
     if !test_runs_something {
         diags.push(
@@ -85,5 +86,66 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
                 "yml2sh treats a build without test failures as green, so deployment still runs",
             ),
         );
+    }
+}
+
+/// CircleCI 1.0 cloned into `/home/ubuntu/<repo>`, and configs wrote that path out; a local
+/// build or a GitHub runner has the checkout elsewhere (spec §13).
+fn circleci_paths(ir: &Ir, diags: &mut Diagnostics) {
+    let env = ir.environment.iter().map(|e| (e.span, e.value.as_str()));
+    let commands = ir.commands().map(|c| (c.span, c.code.as_str()));
+    for (span, text) in env.chain(commands) {
+        let Some(found) = hard_coded_path(text) else {
+            continue;
+        };
+        diags.push(
+            Diagnostic::warning(
+                "circleci-paths",
+                span,
+                format!("`{found}` is a path on CircleCI 1.0's machine (home `/home/ubuntu`, checkout `/home/ubuntu/<repo>`)"),
+            )
+            .with_label("a CircleCI-specific path")
+            .with_help("elsewhere home and checkout differ: write `$HOME/…` for home, and paths relative to the build directory for the checkout"),
+        );
+    }
+}
+
+fn hard_coded_path(text: &str) -> Option<&str> {
+    if let Some(i) = text.find("/home/ubuntu") {
+        let end = text[i..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ':' | ';' | ')'))
+            .map_or(text.len(), |e| i + e);
+        return Some(&text[i..end]);
+    }
+    [
+        "$HOME/$CIRCLE_PROJECT_REPONAME",
+        "${HOME}/${CIRCLE_PROJECT_REPONAME}",
+        "~/$CIRCLE_PROJECT_REPONAME",
+        "$HOME/${CIRCLE_PROJECT_REPONAME}",
+        "~/${CIRCLE_PROJECT_REPONAME}",
+    ]
+    .into_iter()
+    .find_map(|p| text.find(p).map(|i| &text[i..i + p.len()]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hard_coded_path;
+
+    #[test]
+    fn finds_circleci_checkout_paths() {
+        assert_eq!(
+            hard_coded_path("cd /home/ubuntu/app && make"),
+            Some("/home/ubuntu/app")
+        );
+        assert_eq!(
+            hard_coded_path("export PATH=/home/ubuntu/bin:$PATH"),
+            Some("/home/ubuntu/bin")
+        );
+        assert_eq!(
+            hard_coded_path("ln -s ${HOME}/${CIRCLE_PROJECT_REPONAME} x"),
+            Some("${HOME}/${CIRCLE_PROJECT_REPONAME}")
+        );
+        assert_eq!(hard_coded_path("cd $HOME/go && make"), None);
     }
 }
