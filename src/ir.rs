@@ -71,9 +71,12 @@ impl PhaseKind {
     }
 
     /// Spec §6.2: `parallel` defaults to true everywhere but the test phase (and deployment,
-    /// which always runs on node 0 only).
+    /// which always runs on node 0 only, like yml2sh's reading of the undocumented teardown).
     pub fn parallel_default(self) -> bool {
-        !matches!(self, PhaseKind::Test | PhaseKind::Deployment)
+        !matches!(
+            self,
+            PhaseKind::Test | PhaseKind::Deployment | PhaseKind::Teardown
+        )
     }
 
     /// Spec §6.3: machine commands start in `$HOME`, all others in the build directory.

@@ -178,11 +178,13 @@ y2s_files_share() {
   local glob f i=0
   (
     shopt -s globstar nullglob
+    # The glob is data from circle.yml: split on nothing but expand its wildcards.
+    IFS=
     for glob in "$@"; do
-      # The glob is data from circle.yml: split on nothing but expand its wildcards.
       # shellcheck disable=SC2206
       all+=($glob)
     done
+    unset IFS
     printf '%s\n' "${all[@]}" | LC_ALL=C sort -u | while IFS= read -r f; do
       [ -n "$f" ] || continue
       if [ $((i % CIRCLE_NODE_TOTAL)) = "$CIRCLE_NODE_INDEX" ]; then
@@ -232,6 +234,9 @@ y2s_exec() {
   kill "$watchdog" 2>/dev/null
   wait "$watchdog" 2>/dev/null
   exec {out_fd}>&-
+  # Y2S_HANGUP=1 (the GitHub workflow, whose step ends only when its output closes): what the
+  # command left running is hung up on, as when 1.0's ssh session closed, and tee not waited for.
+  [ "${Y2S_HANGUP:-0}" = 0 ] || kill -HUP -- "-$pid" 2>/dev/null
   # tee ends when the last writer closes; a process the command left running may hold the
   # pipe open, so wait a moment for the output to drain but never hang on it.
   local tries=0
@@ -239,11 +244,68 @@ y2s_exec() {
     y2s_sleep 0.05
     tries=$((tries + 1))
   done
+  [ "${Y2S_HANGUP:-0}" = 0 ] || kill "$tee_pid" 2>/dev/null
   Y2S_TIMED_OUT=0
   if [ -e "$flag" ]; then
     Y2S_TIMED_OUT=1
     Y2S_STATUS=124
   fi
+}
+
+# y2s_with_files CMD GLOB...: CMD with this node's share of the files matching the GLOBs (from
+# the build directory) appended; false when this node gets none, and the command is skipped.
+y2s_with_files() {
+  local cmd=$1 share
+  shift
+  share=$(cd -- "$Y2S_BUILD_DIR" && y2s_files_share "$@")
+  [ -n "$share" ] || return 1
+  printf '%s\n' "$cmd ${share% }"
+}
+
+# y2s_prelude PWD [ASSIGNMENT]...: prints the prelude of a command, which runs in the command's
+# own shell before it, through BASH_ENV, so the command text reaches bash exactly as written in
+# circle.yml: the environment file and ~/.circlerc sourced, cd to the phase's directory
+# ($Y2S_DIR: home, or $Y2S_BUILD_DIR), then to PWD (the inside of "…", `$` live), then an
+# `export` of each ASSIGNMENT ('NAME="value"').
+y2s_prelude() {
+  local dir=$1 assignment
+  shift
+  printf '%s\n' 'unset BASH_ENV'
+  # shellcheck disable=SC2016 # these lines are for the command's shell to expand
+  printf '%s\n' '[ -f "$Y2S_ENV_FILE" ] && . "$Y2S_ENV_FILE"' '[ -f ~/.circlerc ] && . ~/.circlerc'
+  if [ "$Y2S_DIR" = home ]; then
+    printf '%s\n' 'cd ~ || exit 1'
+  else
+    printf 'cd %q || exit 1\n' "$Y2S_BUILD_DIR"
+  fi
+  # A leading ~ is the home directory, as the shell would read it unquoted.
+  case $dir in
+    '') ;;
+    \~) printf '%s\n' 'cd ~ || exit 1' ;;
+    \~/*) printf 'cd ~/"%s" || exit 1\n' "${dir:2}" ;;
+    *) printf 'cd "%s" || exit 1\n' "$dir" ;;
+  esac
+  for assignment in "$@"; do
+    printf 'export %s\n' "$assignment"
+  done
+}
+
+# y2s_background NAME PRELUDE CMD: starts CMD detached, in its own process group, after PRELUDE;
+# its output goes to $CIRCLE_ARTIFACTS/stdout_NAME_PID.txt, its pid to $Y2S_STATE/background.
+y2s_background() {
+  local out="$CIRCLE_ARTIFACTS/stdout_${1}_$$.txt"
+  set -m
+  BASH_ENV=$2 nohup bash --noprofile --norc -c -- "$3" </dev/null >"$out" 2>&1 &
+  echo $! >>"$Y2S_STATE/background"
+  set +m
+  y2s_note "    (started in the background, pid $!, output in $out)"
+}
+
+# y2s_foreground TIMEOUT PRELUDE CMD: CMD in a fresh bash after PRELUDE, under y2s_exec's
+# no-output watchdog (Y2S_STATUS, Y2S_TIMED_OUT).
+y2s_foreground() {
+  # `--`: a command may start with `-` or `+`, which bash would read as options.
+  y2s_exec "$1" env BASH_ENV="$2" bash --noprofile --norc -c -- "$3"
 }
 
 # y2s_run LINE [--timeout SECONDS] [--pwd DIR] [--env 'NAME="value"']... [--files GLOB]...
@@ -290,47 +352,22 @@ y2s_run() {
     y2s_note "(node 0 only, this is node $CIRCLE_NODE_INDEX) skipped: $title"
     return 0
   fi
-  if [ ${#globs[@]} -gt 0 ]; then
-    local share
-    share=$(cd -- "$Y2S_BUILD_DIR" && y2s_files_share "${globs[@]}")
-    if [ -z "$share" ]; then
-      y2s_note "(no files for node $CIRCLE_NODE_INDEX) skipped: $title"
-      return 0
-    fi
-    cmd="$cmd ${share% }"
+  if [ ${#globs[@]} -gt 0 ] && ! cmd=$(y2s_with_files "$cmd" "${globs[@]}"); then
+    y2s_note "(no files for node $CIRCLE_NODE_INDEX) skipped: $title"
+    return 0
   fi
   y2s_show "$cmd"
   if [ "$Y2S_MODE" = dry-run ]; then
     return 0
   fi
-  # The prelude runs in the command's own shell before it, through BASH_ENV, so the command
-  # text reaches bash exactly as written in circle.yml.
-  local prelude="$Y2S_STATE/prelude.$id" assignment
-  {
-    printf '%s\n' 'unset BASH_ENV'
-    # shellcheck disable=SC2016 # these lines are for the command's shell to expand
-    printf '%s\n' '[ -f "$Y2S_ENV_FILE" ] && . "$Y2S_ENV_FILE"' '[ -f ~/.circlerc ] && . ~/.circlerc'
-    if [ "$Y2S_DIR" = home ]; then
-      printf '%s\n' 'cd ~ || exit 1'
-    else
-      printf 'cd %q || exit 1\n' "$Y2S_BUILD_DIR"
-    fi
-    [ -z "$dir" ] || printf 'cd "%s" || exit 1\n' "$dir"
-    for assignment in "${envs[@]}"; do
-      printf 'export %s\n' "$assignment"
-    done
-  } >"$prelude"
+  local prelude="$Y2S_STATE/prelude.$id"
+  y2s_prelude "$dir" "${envs[@]}" >"$prelude"
   local start=$SECONDS
   if [ $background = 1 ]; then
-    local out="$CIRCLE_ARTIFACTS/stdout_${id}_$$.txt"
-    set -m
-    BASH_ENV=$prelude nohup bash --noprofile --norc -c "$cmd" </dev/null >"$out" 2>&1 &
-    echo $! >>"$Y2S_STATE/background"
-    set +m
-    y2s_note "    (started in the background, pid $!, output in $out)"
+    y2s_background "$id" "$prelude" "$cmd"
     return 0
   fi
-  y2s_exec "$timeout" env BASH_ENV="$prelude" bash --noprofile --norc -c "$cmd"
+  y2s_foreground "$timeout" "$prelude" "$cmd"
   local took=$((SECONDS - start))
   if [ "$Y2S_STATUS" = 0 ]; then
     y2s_note "    (${took}s)"
@@ -743,14 +780,17 @@ y2s_make_text() {
 # Saves what the next call needs: the scalar Y2S_ variables but the per-process ones (arrays come
 # with the runtime file) and CircleCI's exported variables.
 y2s_make_save() {
-  local name
+  local name arrays=' '
+  for name in $(compgen -A arrayvar); do
+    arrays+="$name "
+  done
   {
     for name in $(compgen -v Y2S_); do
       case $name in
         Y2S_STATE | Y2S_MAKEFILE | Y2S_MAKE_PID | Y2S_CURRENT | Y2S_STATUS | Y2S_TIMED_OUT | Y2S_[BRGYD0]) continue ;;
       esac
-      case ${!name@a} in *[aA]*) continue ;; esac
-      printf '%s=%q\n' "$name" "${!name}"
+      case $arrays in *" $name "*) continue ;; esac
+      printf '%s=%q\n' "$name" "${!name-}"
     done
     for name in $(compgen -e); do
       case $name in CI | CI_* | CIRCLE*) printf 'export %s=%q\n' "$name" "${!name}" ;; esac

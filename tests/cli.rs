@@ -135,6 +135,43 @@ fn output_is_written_atomically_and_executable() {
 }
 
 #[test]
+fn bash_output_is_executable() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tmpdir("exec-bit");
+    let input = dir.join("circle.yml");
+    std::fs::write(&input, "test:\n  override:\n    - echo hi\n").unwrap();
+    let script = dir.join("build.sh");
+    let out = yml2sh(
+        &[input.to_str().unwrap(), "-o", script.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let mode = std::fs::metadata(&script).unwrap().permissions().mode();
+    assert_eq!(mode & 0o111, 0o111, "build.sh is executable");
+    let make = dir.join("Makefile");
+    let out = yml2sh(
+        &[
+            "-f",
+            "make",
+            input.to_str().unwrap(),
+            "-o",
+            make.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::metadata(&make).unwrap().permissions().mode() & 0o111,
+        0
+    );
+}
+
+#[test]
 fn failed_compilation_leaves_the_old_output_untouched() {
     let dir = tmpdir("keep");
     let input = dir.join("circle.yml");

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use yml2sh::Target;
 
-const TARGETS: [Target; 2] = [Target::Ir, Target::Bash];
+const TARGETS: [Target; 3] = [Target::Ir, Target::Bash, Target::Make];
 
 /// Command texts of a config, read independently of yml2sh (through serde_yaml); `None` when
 /// serde_yaml cannot read the file (it rejects duplicate keys, which CircleCI accepted).

@@ -17,7 +17,7 @@ fn diagnostics_of(path: &std::path::Path) -> (yml2sh::Source, Vec<yml2sh::Diagno
         Err(e) => return (e.0, vec![e.1]),
     };
     let mut all = vec![];
-    for target in [Target::Ir, Target::Bash, Target::Github] {
+    for target in [Target::Ir, Target::Bash, Target::Make, Target::Github] {
         let diags = match yml2sh::compile(&source, &common::options(target)) {
             Ok(out) => out.diagnostics,
             Err(d) => d,

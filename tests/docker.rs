@@ -45,7 +45,24 @@ fn run(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Run {
+    run_with_home(name, fixture, seed_dir, args, env, &[])
+}
+
+/// `run`, with `home_files` created (empty) in the home directory first.
+fn run_with_home(
+    name: &str,
+    fixture: &str,
+    seed_dir: Option<&Path>,
+    args: &[&str],
+    env: &[(&str, &str)],
+    home_files: &[&str],
+) -> Run {
     let (repo, home) = common::scratch_repo(&format!("docker-{name}"), seed_dir);
+    for f in home_files {
+        let p = home.join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, "").unwrap();
+    }
     let base = repo.parent().unwrap().to_path_buf();
     let source = common::read_source(&common::fixture(fixture));
     let script = yml2sh::compile(&source, &common::options(Target::Bash))
@@ -221,6 +238,23 @@ fn seed_layer_cache_survives_between_builds() {
         "the second build restores ~/docker before dependencies: {}",
         second.text()
     );
+    // A directory that already exists locally wins over the cached copy.
+    let third = run_with_home(
+        "cache-3",
+        &fixture,
+        dir.as_deref(),
+        &[&cache_arg],
+        &[],
+        &["docker/own.txt"],
+    );
+    assert!(
+        !tool_calls(&third)
+            .iter()
+            .any(|c| c.starts_with("docker load")),
+        "{}",
+        third.text()
+    );
+    assert!(third.home.join("docker/own.txt").exists());
 }
 
 #[test]

@@ -16,9 +16,36 @@ fn snapshot_all(target: Target, name: &str) {
         // The shared runtime is the same in every script and pinned by git in templates/:
         // the snapshots show what is generated for each fixture around it.
         let runtime = std::fs::read_to_string(common::root().join("templates/runtime.sh")).unwrap();
+        // The workflow writes it from its first step's block scalar, indented by 10.
+        let indented: Vec<String> = runtime
+            .split('\n')
+            .map(|l| {
+                if l.is_empty() {
+                    String::new()
+                } else {
+                    format!("          {l}")
+                }
+            })
+            .collect();
+        // The Makefile carries it as `#|` comment lines (escape::make_block).
+        let commented: String = runtime
+            .split('\n')
+            .map(|l| {
+                if l.is_empty() {
+                    "#|\n".to_string()
+                } else {
+                    format!("#| {l}\n")
+                }
+            })
+            .collect();
         let text = out
             .text
-            .replace(&runtime, "# <templates/runtime.sh, verbatim>\n");
+            .replace(&commented, "#| <templates/runtime.sh, verbatim>\n")
+            .replace(&runtime, "# <templates/runtime.sh, verbatim>\n")
+            .replace(
+                &indented.join("\n"),
+                "          # <templates/runtime.sh, verbatim>\n",
+            );
         settings.set_description(source.text.clone());
         settings.bind(|| insta::assert_snapshot!(format!("{name}@{stem}"), text));
     }
@@ -37,4 +64,9 @@ fn bash() {
 #[test]
 fn github() {
     snapshot_all(Target::Github, "github");
+}
+
+#[test]
+fn make() {
+    snapshot_all(Target::Make, "make");
 }

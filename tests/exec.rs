@@ -41,6 +41,8 @@ struct Outcome {
     stdout: String,
     repo: PathBuf,
     home: PathBuf,
+    /// The same case through the Makefile, when run by [`run_both`].
+    make: Option<Box<Outcome>>,
 }
 
 fn git(repo: &Path, args: &[&str]) {
@@ -74,7 +76,11 @@ fn scratch(name: &str, case: &Case) -> (PathBuf, PathBuf) {
         &["remote", "add", "origin", "git@github.com:acme/widget.git"],
     );
     for (path, text) in case.files {
-        let p = repo.join(path);
+        // `~/…` files go to the build's home directory, the others into the repository.
+        let p = match path.strip_prefix("~/") {
+            Some(rest) => home.join(rest),
+            None => repo.join(path),
+        };
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, text).unwrap();
         if path.ends_with(".sh") {
@@ -102,15 +108,41 @@ fn compile(fixture: &str, target: Target) -> String {
 }
 
 fn run_bash(name: &str, case: &Case, extra_args: &[&str]) -> Outcome {
+    run(name, case, Target::Bash, extra_args)
+}
+
+/// The Makefile back-end: `make -f Makefile`, or `make -f Makefile deploy` for `deploy: true`.
+fn run_make(name: &str, case: &Case) -> Outcome {
+    run(&format!("{name}-make"), case, Target::Make, &[])
+}
+
+fn run(name: &str, case: &Case, target: Target, extra_args: &[&str]) -> Outcome {
     let (repo, home) = scratch(name, case);
-    let script = repo.parent().unwrap().join("build.sh");
-    std::fs::write(&script, compile(case.fixture, Target::Bash)).unwrap();
     let trace = repo.parent().unwrap().join("trace");
-    let mut cmd = Command::new("bash");
-    cmd.arg(&script).args(extra_args).current_dir(&repo);
-    if case.deploy {
-        cmd.arg("--deploy");
-    }
+    let mut cmd = if target == Target::Make {
+        let makefile = repo.parent().unwrap().join("Makefile");
+        std::fs::write(&makefile, compile(case.fixture, Target::Make)).unwrap();
+        let mut cmd = Command::new("make");
+        cmd.arg("-f").arg(&makefile).args(extra_args);
+        if case.deploy {
+            cmd.arg("deploy");
+        }
+        // As if typed in a terminal, not run by a make (or cargo) above this one.
+        for var in ["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEFILES"] {
+            cmd.env_remove(var);
+        }
+        cmd
+    } else {
+        let script = repo.parent().unwrap().join("build.sh");
+        std::fs::write(&script, compile(case.fixture, Target::Bash)).unwrap();
+        let mut cmd = Command::new("bash");
+        cmd.arg(&script).args(extra_args);
+        if case.deploy {
+            cmd.arg("--deploy");
+        }
+        cmd
+    };
+    cmd.current_dir(&repo);
     cmd.env("TRACE", &trace)
         .env("HOME", &home)
         .env("XDG_CACHE_HOME", home.join(".cache"))
@@ -143,11 +175,64 @@ fn run_bash(name: &str, case: &Case, extra_args: &[&str]) -> Outcome {
             + &String::from_utf8_lossy(&out.stderr),
         repo,
         home,
+        make: None,
     }
 }
 
+/// The differential test: a case through build.sh and through the Makefile gives the same
+/// trace (the make run's scratch paths read as the bash run's), the same failures in the
+/// summary, and the same outcome. Statuses compare as success or failure: make exits 2 when a
+/// recipe line fails, where build.sh exits 1 (failed build) or 2 (usage or set-up error).
+fn run_both(name: &str, case: &Case, extra_args: &[&str]) -> Outcome {
+    let mut bash = run_bash(name, case, extra_args);
+    let make = run_make(name, case);
+    let base = |o: &Outcome| o.repo.parent().unwrap().to_string_lossy().into_owned();
+    let (bash_base, make_base) = (base(&bash), base(&make));
+    let trace: Vec<String> = make
+        .trace
+        .iter()
+        .map(|l| l.replace(&make_base, &bash_base))
+        .collect();
+    let failed = |o: &Outcome| -> Vec<String> {
+        o.stdout
+            .lines()
+            .filter(|l| l.starts_with("FAILED"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        (make.status == 0, &trace, failed(&make)),
+        (bash.status == 0, &bash.trace, failed(&bash)),
+        "{name} ({}): the Makefile (status {}) and build.sh (status {}) differ\n--- make:\n{}\n--- build.sh:\n{}",
+        case.fixture,
+        make.status,
+        bash.status,
+        make.stdout,
+        bash.stdout
+    );
+    bash.make = Some(Box::new(make));
+    bash
+}
+
+/// A process that exists and is not a zombie: under make, a background command's parent (one
+/// runtime call) has exited, so the killed command waits for init to reap it.
+fn alive(pid: &str) -> bool {
+    let pid = pid.trim();
+    let exists = Command::new("kill")
+        .args(["-0", pid])
+        .status()
+        .unwrap()
+        .success();
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+    });
+    exists && !zombie
+}
+
 fn check(name: &str, case: &Case) -> Outcome {
-    let out = run_bash(name, case, &[]);
+    let out = run_both(name, case, &[]);
     assert_eq!(
         (
             out.status,
@@ -163,7 +248,7 @@ fn check(name: &str, case: &Case) -> Outcome {
 
 #[test]
 fn each_command_runs_in_a_fresh_shell() {
-    let out = run_bash(
+    let out = run_both(
         "shells",
         &Case {
             fixture: "shells.yml",
@@ -189,7 +274,7 @@ fn each_command_runs_in_a_fresh_shell() {
 
 #[test]
 fn phases_run_in_circleci_order() {
-    let out = run_bash(
+    let out = run_both(
         "order",
         &Case {
             fixture: "order.yml",
@@ -272,7 +357,7 @@ fn every_test_command_runs_and_the_build_fails_at_the_end() {
 
 #[test]
 fn environment_is_circleci_s() {
-    let out = run_bash(
+    let out = run_both(
         "environment",
         &Case {
             fixture: "environment.yml",
@@ -298,7 +383,7 @@ fn environment_is_circleci_s() {
 
 #[test]
 fn caller_environment_wins_over_git() {
-    let out = run_bash(
+    let out = run_both(
         "environment-override",
         &Case {
             fixture: "environment.yml",
@@ -340,7 +425,7 @@ fn tag_builds_have_circle_tag_and_no_branch() {
 
 #[test]
 fn working_directories() {
-    let out = run_bash(
+    let out = run_both(
         "dirs",
         &Case {
             fixture: "dirs.yml",
@@ -443,13 +528,13 @@ fn no_output_timeout_kills_the_silent_and_spares_the_chatty() {
         "{}",
         out.stdout
     );
-    let child = std::fs::read_to_string(out.repo.join("child.pid")).unwrap();
-    let alive = Command::new("kill")
-        .args(["-0", child.trim()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(!alive, "the timed-out command's children are killed too");
+    for run in [&out, out.make.as_deref().unwrap()] {
+        let child = std::fs::read_to_string(run.repo.join("child.pid")).unwrap();
+        assert!(
+            !alive(&child),
+            "the timed-out command's children are killed too"
+        );
+    }
 }
 
 #[test]
@@ -466,13 +551,10 @@ fn background_commands_are_detached_and_killed_at_the_end() {
             ..CASE
         },
     );
-    let pid = std::fs::read_to_string(out.repo.join("server.pid")).unwrap();
-    let alive = Command::new("kill")
-        .args(["-0", pid.trim()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(!alive, "background command outlived the build");
+    for run in [&out, out.make.as_deref().unwrap()] {
+        let pid = std::fs::read_to_string(run.repo.join("server.pid")).unwrap();
+        assert!(!alive(&pid), "background command outlived the build");
+    }
     assert!(
         out.stdout.contains("started in the background"),
         "{}",
@@ -586,4 +668,69 @@ fn data_stays_data() {
         "a deployment name ran as code"
     );
     assert!(out.stdout.contains("{{ y }}"), "{}", out.stdout);
+}
+
+#[test]
+fn choices_where_circleci_left_questions_open() {
+    let files: &[(&str, &str)] = &[("sub/.keep", "")];
+    // pwd expands variables; a node with no files skips the command; the first failing
+    // deployment command stops the deployment and fails the build.
+    let out = check(
+        "choices-release",
+        &Case {
+            fixture: "choices.yml",
+            files,
+            branch: Some("release/1.0"),
+            deploy: true,
+            status: 1,
+            trace: &["pwd=sub", "deploy 1"],
+            ..CASE
+        },
+    );
+    assert!(out.stdout.contains("no files for node 0"), "{}", out.stdout);
+    // general.branches.only: other branches do not build at all.
+    check(
+        "choices-other-branch",
+        &Case {
+            fixture: "choices.yml",
+            files,
+            branch: Some("feature"),
+            trace: &[],
+            ..CASE
+        },
+    );
+    // ... but general.branches does not apply to tag builds, which match tag patterns.
+    check(
+        "choices-tag",
+        &Case {
+            fixture: "choices.yml",
+            files,
+            tag: Some("v2"),
+            deploy: true,
+            status: 1,
+            trace: &["pwd=sub", "deploy 1"],
+            ..CASE
+        },
+    );
+}
+
+#[test]
+fn tilde_pwd_and_globs_with_spaces() {
+    check(
+        "tilde-spaces",
+        &Case {
+            fixture: "tilde-and-spaces.yml",
+            files: &[
+                ("~/place/.keep", ""),
+                ("dir with space/a.txt", ""),
+                ("dir with space/b.txt", ""),
+            ],
+            trace: &[
+                "here=place",
+                "f dir with space/a.txt",
+                "f dir with space/b.txt",
+            ],
+            ..CASE
+        },
+    );
 }

@@ -27,16 +27,14 @@ pub(crate) struct CommandView {
 struct StepView {
     kind: &'static str,
     command: Option<CommandView>,
-    name: String,
-    value: String,
+    /// For CircleCI's own steps: the runtime calls, one word list each.
+    calls: Vec<Vec<String>>,
 }
 
 #[derive(Serialize)]
 struct PhaseView {
-    name: &'static str,
-    on_failure: &'static str,
-    nodes: &'static str,
-    dir: &'static str,
+    /// `y2s_phase …`, one word each.
+    call: Vec<String>,
     steps: Vec<StepView>,
 }
 
@@ -52,12 +50,6 @@ struct DeploymentView {
 }
 
 #[derive(Serialize)]
-struct HostView {
-    name: String,
-    address: String,
-}
-
-#[derive(Serialize)]
 struct View {
     version: String,
     source: String,
@@ -65,16 +57,16 @@ struct View {
     runtime: &'static str,
     branches_only: Vec<String>,
     branches_ignore: Vec<String>,
-    cache_directories: Vec<String>,
     artifacts: Vec<String>,
     environment: String,
     env_tag: String,
-    hosts: Vec<HostView>,
-    docker: bool,
-    services: Vec<crate::ir::Service>,
     phases: Vec<PhaseView>,
     deployments: Vec<DeploymentView>,
     teardown: Vec<CommandView>,
+    teardown_call: Vec<String>,
+    docker: bool,
+    containers: bool,
+    service_names: String,
 }
 
 /// The runtime's pattern word: `exact:NAME` or `re:ERE`.
@@ -145,42 +137,132 @@ pub(crate) fn command_view(c: &Command) -> CommandView {
     }
 }
 
-fn step_view(s: &Step) -> Option<StepView> {
-    let plain = |kind: &'static str| StepView {
-        kind,
-        command: None,
-        name: String::new(),
-        value: String::new(),
+fn step_view(s: &Step, phase: PhaseKind, ir: &Ir) -> StepView {
+    let kind = match s {
+        Step::Run(_) => "run",
+        Step::ExportEnv => "export-env",
+        _ => "builtin",
     };
-    Some(match s {
-        Step::Run(c) => StepView {
-            command: Some(command_view(c)),
-            ..plain("run")
+    StepView {
+        kind,
+        command: match s {
+            Step::Run(c) => Some(command_view(c)),
+            _ => None,
         },
-        Step::Inferred => plain("inferred"),
-        Step::ExportEnv => plain("export-env"),
-        Step::Timezone { zone } => StepView {
-            value: zone.clone(),
-            ..plain("timezone")
-        },
-        Step::Hosts => plain("hosts"),
-        Step::Language { name, version } => StepView {
-            name: name.clone(),
-            value: version.clone(),
-            ..plain("language")
-        },
-        Step::StartServices => plain("start-services"),
-        Step::Checkout => plain("checkout"),
-        Step::RestoreCache => plain("restore-cache"),
-        Step::SaveCache => plain("save-cache"),
-    })
+        calls: builtin_calls(s, phase, ir),
+    }
 }
 
-fn on_failure(kind: PhaseKind) -> &'static str {
-    match kind.on_failure() {
+/// The services a `--services=host` hint names.
+pub(crate) fn service_names(ir: &Ir) -> String {
+    ir.services
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The runtime calls (function, then its words) for a step that is neither a user command nor
+/// the environment export: CircleCI's own steps, said once for build.sh and the Makefile.
+pub(crate) fn builtin_calls(step: &Step, phase: PhaseKind, ir: &Ir) -> Vec<Vec<String>> {
+    let words = |ws: &[&str]| ws.iter().map(ToString::to_string).collect::<Vec<_>>();
+    let one = |ws: Vec<String>| vec![ws];
+    match step {
+        // User commands and the export carry text blocks: each back-end places those.
+        Step::Run(_) | Step::ExportEnv => vec![],
+        Step::Timezone { zone } => one(vec!["y2s_timezone".into(), zone.clone()]),
+        Step::Hosts => {
+            let mut ws = words(&["y2s_hosts"]);
+            for h in &ir.hosts {
+                ws.push(h.name.clone());
+                ws.push(h.address.clone());
+            }
+            one(ws)
+        }
+        Step::Language { name, version } => {
+            one(vec!["y2s_language".into(), name.clone(), version.clone()])
+        }
+        Step::StartServices => {
+            let mut lines = vec![];
+            if ir.docker {
+                lines.push(words(&[
+                    "y2s_builtin",
+                    "service docker: the Docker daemon of this machine",
+                ]));
+            }
+            for s in &ir.services {
+                let Some(c) = &s.container else {
+                    lines.push(vec![
+                        "y2s_builtin".into(),
+                        format!(
+                            "service {}: no container stands in for it; start it yourself",
+                            s.name
+                        ),
+                    ]);
+                    continue;
+                };
+                let mut ws = vec![
+                    "y2s_service".into(),
+                    s.line.to_string(),
+                    c.name.clone(),
+                    c.image.clone(),
+                    c.ready_timeout.to_string(),
+                ];
+                for p in &c.ports {
+                    ws.extend(["--port".into(), p.to_string()]);
+                }
+                for (k, v) in &c.env {
+                    ws.extend(["--env".into(), format!("{k}={v}")]);
+                }
+                ws.extend(["--ready".into(), c.ready.clone()]);
+                if let Some(init) = &c.init {
+                    ws.extend(["--init".into(), init.clone()]);
+                }
+                for (k, v) in &c.client_env {
+                    ws.extend(["--client".into(), format!("{k}={v}")]);
+                }
+                lines.push(ws);
+            }
+            lines
+        }
+        Step::Checkout => one(words(&[
+            "y2s_builtin",
+            "checkout: building the working tree as it is",
+        ])),
+        // Nothing to restore or save: no call (the functions take the directories).
+        Step::RestoreCache | Step::SaveCache if ir.cache_directories.is_empty() => vec![],
+        Step::RestoreCache | Step::SaveCache => {
+            let f = if matches!(step, Step::RestoreCache) {
+                "y2s_restore_cache"
+            } else {
+                "y2s_save_cache"
+            };
+            let mut ws = words(&[f]);
+            ws.extend(ir.cache_directories.iter().cloned());
+            one(ws)
+        }
+        Step::Inferred => one(vec!["y2s_inferred".into(), phase.name().into()]),
+    }
+}
+
+/// `y2s_phase NAME ON-FAILURE NODES DIR`: what a phase's commands default to.
+pub(crate) fn phase_call(kind: PhaseKind) -> Vec<String> {
+    let on_failure = match kind.on_failure() {
         OnFailure::Stop => "stop",
         OnFailure::Continue => "continue",
-    }
+    };
+    let nodes = if kind.parallel_default() {
+        "all-nodes"
+    } else {
+        "node-0"
+    };
+    let dir = match kind.default_dir() {
+        crate::ir::WorkDir::Home => "home",
+        crate::ir::WorkDir::Build => "build",
+    };
+    ["y2s_phase", kind.name(), on_failure, nodes, dir]
+        .map(String::from)
+        .to_vec()
 }
 
 fn deployment_summary(d: &crate::ir::Deployment) -> String {
@@ -210,36 +292,15 @@ pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<String, mini
         runtime: RUNTIME,
         branches_only,
         branches_ignore,
-        cache_directories: ir.cache_directories.clone(),
         artifacts: ir.artifacts.clone(),
         env_tag: escape::heredoc_tag(&environment, "YML2SH_ENV"),
         environment,
-        hosts: ir
-            .hosts
-            .iter()
-            .map(|h| HostView {
-                name: h.name.clone(),
-                address: h.address.clone(),
-            })
-            .collect(),
-        docker: ir.docker,
-        services: ir.services.clone(),
         phases: ir
             .phases
             .iter()
             .map(|p| PhaseView {
-                name: p.kind.name(),
-                on_failure: on_failure(p.kind),
-                nodes: if p.kind.parallel_default() {
-                    "all-nodes"
-                } else {
-                    "node-0"
-                },
-                dir: match p.kind.default_dir() {
-                    crate::ir::WorkDir::Home => "home",
-                    crate::ir::WorkDir::Build => "build",
-                },
-                steps: p.steps.iter().filter_map(step_view).collect(),
+                call: phase_call(p.kind),
+                steps: p.steps.iter().map(|s| step_view(s, p.kind, ir)).collect(),
             })
             .collect(),
         deployments: ir
@@ -256,6 +317,10 @@ pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<String, mini
             })
             .collect(),
         teardown: ir.teardown.iter().map(command_view).collect(),
+        teardown_call: phase_call(PhaseKind::Teardown),
+        docker: ir.docker,
+        containers: ir.services.iter().any(|s| s.container.is_some()),
+        service_names: service_names(ir),
     };
     let mut env = super::environment();
     env.add_template("build.sh.j2", TEMPLATE)?;

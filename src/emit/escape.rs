@@ -44,6 +44,26 @@ pub fn sh_quote_always(s: &str) -> String {
     }
 }
 
+/// A bash call from its words, each quoted; long calls wrap before each `--option` (but the
+/// short `--port N` pairs) so a reviewer reads one setting a line.
+pub fn sh_call(words: &[String], indent: &str) -> String {
+    let mut out = String::new();
+    let wrap = words.iter().map(String::len).sum::<usize>() > 80;
+    for (i, w) in words.iter().enumerate() {
+        if i > 0 {
+            if wrap && w.starts_with("--") && w != "--port" {
+                out.push_str(" \\\n");
+                out.push_str(indent);
+                out.push_str("    ");
+            } else {
+                out.push(' ');
+            }
+        }
+        out.push_str(&sh_quote(w));
+    }
+    out
+}
+
 /// The inside of a double-quoted bash word where `$VAR` and `$(…)` stay live but quotes,
 /// backslashes and backticks are literal: how CircleCI exported `machine.environment`
 /// (spec §7.2: `export KEY="VALUE"`).
@@ -69,6 +89,50 @@ pub fn make_recipe(s: &str) -> String {
 /// A make variable value kept literal: `$` doubled, `#` escaped (it would start a comment).
 pub fn make_var(s: &str) -> String {
     s.replace('$', "$$").replace('#', r"\#")
+}
+
+/// A shell word inside a make recipe line: [`sh_quote`] (one physical line, never ending in a
+/// backslash) with `$` doubled for make.
+pub fn make_sh(s: &str) -> String {
+    make_recipe(&sh_quote(s))
+}
+
+/// Text for one make comment line: control characters (a newline would end the comment) shown
+/// escaped, and an odd run of backslashes at the end (which would continue the comment onto
+/// the next line) made even.
+pub fn make_comment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if (out.len() - out.trim_end_matches('\\').len()) % 2 == 1 {
+        out.push('\\');
+    }
+    out
+}
+
+/// Text embedded in a Makefile as comment lines `#TAG| line` that the runtime reads back
+/// (`y2s_make_text`): make ignores comments, so every byte survives, `$`, tabs, `endef` and
+/// backslash-newlines included, which a `define` body would not keep. The caller leaves an
+/// empty line after it: a last line ending in `\` continues a make comment, and then swallows
+/// only that empty line.
+pub fn make_block(text: &str, tag: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    for line in text.split('\n') {
+        out.push('#');
+        out.push_str(tag);
+        out.push('|');
+        if !line.is_empty() {
+            out.push(' ');
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// A name safe as a make target or a GitHub step id: lowercase ASCII, digits and `-`.
@@ -279,6 +343,39 @@ mod tests {
             ("", "\"\""),
         ] {
             assert_eq!(yaml_plain(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn make_sh_and_block_table() {
+        for (input, want) in [
+            ("plain", "plain"),
+            ("$HOME", "$$'$$HOME'"),
+            ("a\nb", r"$$'a\nb'"),
+            ("trailing\\", r"$$'trailing\\'"),
+            ("# x", "'# x'"),
+        ] {
+            assert_eq!(make_sh(input), want, "{input:?}");
+        }
+        for (input, want) in [
+            (
+                "test.override, circle.yml line 3",
+                "test.override, circle.yml line 3",
+            ),
+            ("owner a\nb\tc", r"owner a\nb\tc"),
+            ("ends \\", r"ends \\"),
+            ("ends \\\\", r"ends \\"),
+            ("$x # y", "$x # y"),
+        ] {
+            assert_eq!(make_comment(input), want, "{input:?}");
+        }
+        for (text, tag, want) in [
+            ("echo hi", "3", "#3| echo hi\n"),
+            ("a\n\n  b\\", "12", "#12| a\n#12|\n#12|   b\\\n"),
+            ("x\n", "env", "#env| x\n#env|\n"),
+            ("", "", "#|\n"),
+        ] {
+            assert_eq!(make_block(text, tag), want, "{text:?}");
         }
     }
 

@@ -6,6 +6,7 @@ mod bash;
 #[allow(dead_code)] // used by the back-ends as they land
 pub(crate) mod escape;
 mod github;
+mod make;
 
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, Value};
 
@@ -54,10 +55,7 @@ pub fn emit(
         Target::Ir => Ok(ir.to_string()),
         Target::Bash => bash::emit(ir, options),
         Target::Github => github::emit(ir, options, diags),
-        Target::Make => Err(Error::new(
-            ErrorKind::InvalidOperation,
-            "this back-end is not built yet",
-        )),
+        Target::Make => make::emit(ir, options),
     };
     match result {
         Ok(text) => Some(text),
@@ -98,10 +96,17 @@ pub(crate) fn environment() -> Environment<'static> {
         ))
     });
     env.add_filter("sh", |s: &str| safe(escape::sh_quote(s)));
+    env.add_filter("shcall", |words: Vec<String>| {
+        safe(escape::sh_call(&words, "  "))
+    });
     env.add_filter("shq", |s: &str| safe(escape::sh_quote_always(s)));
     env.add_filter("dq", |s: &str| safe(escape::sh_dquote_live(s)));
     env.add_filter("mk", |s: &str| safe(escape::make_recipe(s)));
     env.add_filter("mkvar", |s: &str| safe(escape::make_var(s)));
+    env.add_filter("mksh", |s: &str| safe(escape::make_sh(s)));
+    env.add_filter("mkcomment", |s: &str| safe(escape::make_comment(s)));
+    // Raw code, like a heredoc body: the template must still say `|safe` after it.
+    env.add_filter("mkblock", |s: &str, tag: &str| escape::make_block(s, tag));
     env.add_filter("yaml", |s: &str| safe(escape::yaml_str(s)));
     env.add_filter("gha", |s: &str| safe(escape::gha_literal(s)));
     env.add_filter("slug", |s: &str| safe(escape::slug(s)));

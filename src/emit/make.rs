@@ -1,0 +1,323 @@
+//! Emit stage, Makefile back-end: [`Ir`] → a Makefile with one target per phase (view model +
+//! templates/Makefile.j2). It drives the bash back-end's runtime (templates/runtime.sh), written
+//! out at the start of a build, one recipe line per runtime call: one runtime, two drivers.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+use super::bash::{
+    builtin_calls, command_view, environment_file, pattern_word, phase_call, service_names, RUNTIME,
+};
+use super::escape;
+use crate::ir::{Command, Deployment, Ir, OnFailure, PhaseKind, Step};
+
+pub(crate) const TEMPLATE: &str = include_str!("../../templates/Makefile.j2");
+
+/// One recipe line: `bash runtime.sh [--text TAG] WORD...`, with text block TAG (a command's
+/// text, verbatim) shown just above it in the Makefile.
+#[derive(Serialize)]
+struct Line {
+    /// What the block is, for the comment above it (yml2sh's own words and line numbers).
+    title: String,
+    /// Empty: no text block.
+    tag: String,
+    text: String,
+    /// The runtime function and its arguments, one word each (the template quotes them).
+    words: Vec<String>,
+}
+
+impl Line {
+    fn call(words: Vec<String>) -> Line {
+        Line {
+            title: String::new(),
+            tag: String::new(),
+            text: String::new(),
+            words,
+        }
+    }
+
+    /// `y2s_run LINE ARGS…` with the command's text as a block tagged with its line.
+    fn run(c: &Command, prefix: &[String], tags: &mut Tags) -> Line {
+        let view = command_view(c);
+        let mut words = prefix.to_vec();
+        words.push("y2s_run".into());
+        words.push(view.line.to_string());
+        words.extend(view.args);
+        Line {
+            title: format!("{}, circle.yml line {}", view.section, view.line),
+            tag: tags.next(view.line),
+            text: view.code,
+            words,
+        }
+    }
+}
+
+/// Block tags: the command's circle.yml line, so `#12|` sits beside `y2s_run 12`, and `12-2`
+/// when a line holds two commands (a flow list, an anchor used twice).
+#[derive(Default)]
+struct Tags(HashSet<String>);
+
+impl Tags {
+    fn next(&mut self, line: usize) -> String {
+        let mut tag = line.to_string();
+        let mut n = 1;
+        while !self.0.insert(tag.clone()) {
+            n += 1;
+            tag = format!("{line}-{n}");
+        }
+        tag
+    }
+}
+
+#[derive(Serialize)]
+struct PhaseView {
+    name: &'static str,
+    /// How it runs, for the comment above its target.
+    note: String,
+    /// The target it depends on.
+    after: &'static str,
+    lines: Vec<Line>,
+}
+
+#[derive(Serialize)]
+struct DeploymentView {
+    /// 1-based, as the runtime's `y2s_deployment_N` and `Y2S_DEPLOYMENT_NAMES` count.
+    index: usize,
+    name: String,
+    /// `deploy-<slug>`, unique in the Makefile.
+    target: String,
+    /// For comments and help: name, line and conditions, quoted.
+    summary: String,
+    owner: String,
+    branch: Vec<String>,
+    tag: Vec<String>,
+    lines: Vec<Line>,
+}
+
+#[derive(Serialize)]
+struct View {
+    version: String,
+    source: String,
+    build_dir: String,
+    runtime: &'static str,
+    branches_only: Vec<String>,
+    branches_ignore: Vec<String>,
+    artifacts: Vec<String>,
+    docker: bool,
+    containers: bool,
+    service_names: String,
+    phases: Vec<PhaseView>,
+    deployments: Vec<DeploymentView>,
+    teardown: Vec<Line>,
+    help: Vec<String>,
+}
+
+fn step_lines(step: &Step, phase: PhaseKind, ir: &Ir, tags: &mut Tags) -> Vec<Line> {
+    match step {
+        Step::Run(c) => vec![Line::run(c, &[], tags)],
+        Step::ExportEnv => {
+            let text = environment_file(ir);
+            if text.is_empty() {
+                vec![Line::call(vec!["y2s_export_env".into()])]
+            } else {
+                vec![Line {
+                    title: "machine.environment, exported to every later command".into(),
+                    tag: "env".into(),
+                    text,
+                    words: vec!["y2s_export_env".into()],
+                }]
+            }
+        }
+        _ => builtin_calls(step, phase, ir)
+            .into_iter()
+            .map(Line::call)
+            .collect(),
+    }
+}
+
+fn summary(d: &Deployment) -> String {
+    let mut parts = vec![format!(
+        "{} (circle.yml line {})",
+        escape::sh_quote(&d.name),
+        d.line
+    )];
+    let list = |ps: &[crate::ir::Pattern]| {
+        ps.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !d.branch.is_empty() {
+        parts.push(format!("branch {}", list(&d.branch)));
+    }
+    if !d.tag.is_empty() {
+        parts.push(format!("tag {}", list(&d.tag)));
+    }
+    if let Some(o) = &d.owner {
+        parts.push(format!("owner {o}"));
+    }
+    parts.join(", ")
+}
+
+/// `deploy-<slug>` per deployment, numbered when two names slug alike.
+fn deployment_targets(ir: &Ir) -> Vec<String> {
+    let mut seen = HashSet::new();
+    ir.deployments
+        .iter()
+        .map(|d| {
+            let base = format!("deploy-{}", escape::slug(&d.name));
+            let mut name = base.clone();
+            let mut n = 1;
+            while !seen.insert(name.clone()) {
+                n += 1;
+                name = format!("{base}-{n}");
+            }
+            name
+        })
+        .collect()
+}
+
+/// `make help`: the targets and the commands they run, one line each.
+fn help(ir: &Ir, options: &super::EmitOptions, deployments: &[DeploymentView]) -> Vec<String> {
+    let command = |c: &Command| {
+        let code = c.code.as_str();
+        let title = c.code.title();
+        let more = if code.trim().contains('\n') {
+            " …"
+        } else {
+            ""
+        };
+        format!("      {:<5} {title}{more}", c.line)
+    };
+    let mut out = vec![
+        "Usage: make [TARGET] [NAME=VALUE]...   (one target at a time)".to_string(),
+        format!(
+            "Runs the build of {} as CircleCI 1.0 did (generated by yml2sh {}).",
+            ir.source_name, options.version
+        ),
+        String::new(),
+        "Targets; each phase runs the phases before it, and every target ends with teardown,"
+            .into(),
+        "artifacts and a summary of what failed:".into(),
+        "  all              the whole build without deployment (the default)".into(),
+    ];
+    for p in &ir.phases {
+        out.push(format!("  {}", p.kind.name()));
+        out.extend(p.commands().map(command));
+    }
+    out.push(
+        "  deploy           the build, then the first deployment subsection that matches".into(),
+    );
+    for (d, view) in ir.deployments.iter().zip(deployments) {
+        out.push(format!(
+            "  {:<16} the build, then {}, if it is the first match",
+            view.target, view.summary
+        ));
+        out.extend(d.commands.iter().map(command));
+    }
+    if !ir.teardown.is_empty() {
+        out.push("  (teardown, after every target)".into());
+        out.extend(ir.teardown.iter().map(command));
+    }
+    out.push("  help             this list".into());
+    out.extend([
+        String::new(),
+        "CircleCI's variables come from git; set any of them to override it, e.g.".into(),
+        "  make deploy CIRCLE_BRANCH=release".into(),
+        "  make test CIRCLE_NODE_TOTAL=3 CIRCLE_NODE_INDEX=1".into(),
+        "NO_COLOR=1 turns colour off.".into(),
+    ]);
+    out
+}
+
+fn phase_note(kind: PhaseKind) -> String {
+    let failure = match kind.on_failure() {
+        OnFailure::Stop => "the first failing command stops the build (the rest are skipped)",
+        OnFailure::Continue => "every command runs; the build fails at the end if one failed",
+    };
+    let dir = match kind.default_dir() {
+        crate::ir::WorkDir::Home => "commands start in $HOME; ",
+        crate::ir::WorkDir::Build => "",
+    };
+    let nodes = if kind.parallel_default() {
+        ""
+    } else {
+        "; on node 0 unless parallel"
+    };
+    format!("{}: {dir}{failure}{nodes}", kind.name())
+}
+
+pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<String, minijinja::Error> {
+    let mut tags = Tags::default();
+    let phases = ir
+        .phases
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut lines = vec![Line::call(phase_call(p.kind))];
+            for s in &p.steps {
+                lines.extend(step_lines(s, p.kind, ir, &mut tags));
+            }
+            PhaseView {
+                name: p.kind.name(),
+                note: phase_note(p.kind),
+                after: if i == 0 {
+                    "y2s-start"
+                } else {
+                    ir.phases[i - 1].kind.name()
+                },
+                lines,
+            }
+        })
+        .collect();
+    let targets = deployment_targets(ir);
+    let deployments: Vec<DeploymentView> = ir
+        .deployments
+        .iter()
+        .zip(targets)
+        .enumerate()
+        .map(|(i, (d, target))| {
+            let index = i + 1;
+            let guard = ["y2s_make_deployment".to_string(), index.to_string()];
+            DeploymentView {
+                index,
+                name: d.name.clone(),
+                target,
+                summary: summary(d),
+                owner: d.owner.clone().unwrap_or_default(),
+                branch: d.branch.iter().map(pattern_word).collect(),
+                tag: d.tag.iter().map(pattern_word).collect(),
+                lines: d
+                    .commands
+                    .iter()
+                    .map(|c| Line::run(c, &guard, &mut tags))
+                    .collect(),
+            }
+        })
+        .collect();
+    let mut teardown = vec![];
+    if !ir.teardown.is_empty() {
+        teardown.push(Line::call(phase_call(PhaseKind::Teardown)));
+        teardown.extend(ir.teardown.iter().map(|c| Line::run(c, &[], &mut tags)));
+    }
+    let view = View {
+        version: options.version.clone(),
+        source: ir.source_name.clone(),
+        build_dir: ir.build_dir.clone().unwrap_or_default(),
+        runtime: RUNTIME,
+        branches_only: ir.branches.only.iter().map(pattern_word).collect(),
+        branches_ignore: ir.branches.ignore.iter().map(pattern_word).collect(),
+        artifacts: ir.artifacts.clone(),
+        docker: ir.docker,
+        containers: ir.services.iter().any(|s| s.container.is_some()),
+        service_names: service_names(ir),
+        help: help(ir, options, &deployments),
+        phases,
+        deployments,
+        teardown,
+    };
+    let mut env = super::environment();
+    env.add_template("Makefile.j2", TEMPLATE)?;
+    env.get_template("Makefile.j2")?.render(view)
+}

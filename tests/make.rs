@@ -1,0 +1,439 @@
+//! The Makefile back-end through real GNU make: `make -n` on every input, nasty command text
+//! reaching bash byte for byte, `-j2` keeping the phase order, `make help`, overrides, clean-up.
+//! (tests/exec.rs runs every execution fixture through both build.sh and the Makefile.)
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use yml2sh::Target;
+
+fn inputs() -> Vec<PathBuf> {
+    let mut files = common::yml_files(&common::fixture("ok"));
+    files.extend(common::yml_files(&common::fixture("exec")));
+    let seed = common::fixture("seed");
+    if seed.is_dir() {
+        files.extend(common::yml_files(&seed));
+    }
+    match common::corpus_dir() {
+        Some(dir) => files.extend(common::yml_files(&dir)),
+        None => eprintln!("SKIPPED: the corpus (set YML2SH_CORPUS)"),
+    }
+    files
+}
+
+fn makefile_of_text(name: &str, yaml: &str) -> String {
+    let source = yml2sh::Source::new(name, yaml.to_string());
+    yml2sh::compile(&source, &common::options(Target::Make))
+        .unwrap_or_else(|d| panic!("{name}: {:?}", d.sorted()))
+        .text
+}
+
+fn makefile_of(fixture: &str) -> String {
+    let path = common::fixture(fixture);
+    makefile_of_text(
+        &path.file_name().unwrap().to_string_lossy(),
+        &std::fs::read_to_string(&path).unwrap(),
+    )
+}
+
+/// A scratch git repository `acme/widget` on master, with its own HOME and TMPDIR.
+struct Scratch {
+    base: PathBuf,
+    repo: PathBuf,
+}
+
+impl Scratch {
+    fn new(name: &str, makefile: &str) -> Scratch {
+        let base = std::env::temp_dir().join(format!("yml2sh-make-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let repo = base.join("widget");
+        for dir in [&repo, &base.join("home"), &base.join("tmp")] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::write(base.join("Makefile"), makefile).unwrap();
+        let git = |args: &[&str]| {
+            let ok = Command::new("git")
+                .args(args)
+                .current_dir(&repo)
+                .env("GIT_AUTHOR_NAME", "t")
+                .env("GIT_AUTHOR_EMAIL", "t@example.com")
+                .env("GIT_COMMITTER_NAME", "t")
+                .env("GIT_COMMITTER_EMAIL", "t@example.com")
+                .output()
+                .unwrap()
+                .status
+                .success();
+            assert!(ok, "git {args:?}");
+        };
+        git(&["init", "-q", "-b", "master"]);
+        git(&["remote", "add", "origin", "git@github.com:acme/widget.git"]);
+        git(&["commit", "-q", "--allow-empty", "-m", "init"]);
+        Scratch { base, repo }
+    }
+
+    fn make(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new("make");
+        cmd.arg("-f")
+            .arg(self.base.join("Makefile"))
+            .args(args)
+            .current_dir(&self.repo);
+        cmd.env("TRACE", self.base.join("trace"))
+            .env("HOME", self.base.join("home"))
+            .env("XDG_CACHE_HOME", self.base.join("home/.cache"))
+            .env("TMPDIR", self.base.join("tmp"))
+            .env("NO_COLOR", "1");
+        for var in [
+            "MAKEFLAGS",
+            "MFLAGS",
+            "MAKELEVEL",
+            "MAKEFILES",
+            "CI",
+            "CIRCLECI",
+            "CIRCLE_BRANCH",
+            "CIRCLE_TAG",
+            "CIRCLE_SHA1",
+            "CIRCLE_NODE_TOTAL",
+            "CIRCLE_NODE_INDEX",
+            "CIRCLE_ARTIFACTS",
+            "CIRCLE_TEST_REPORTS",
+            "CIRCLE_BUILD_NUM",
+            "CIRCLE_PROJECT_USERNAME",
+            "CIRCLE_PROJECT_REPONAME",
+        ] {
+            cmd.env_remove(var);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("make runs")
+    }
+
+    /// The trace written by the build (and cleared for the next run).
+    fn take_trace(&self) -> String {
+        let path = self.base.join("trace");
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let _ = std::fs::remove_file(&path);
+        text
+    }
+
+    /// Whatever the build left in TMPDIR that is not CircleCI's artifact/report folders.
+    fn leftovers(&self) -> Vec<String> {
+        std::fs::read_dir(self.base.join("tmp"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with("circle-"))
+            .collect()
+    }
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+#[test]
+fn every_makefile_passes_make_n() {
+    let dir = std::env::temp_dir().join(format!("yml2sh-make-n-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut checked = 0;
+    for path in inputs() {
+        let source = common::read_source(&path);
+        let Ok(out) = yml2sh::compile(&source, &common::options(Target::Make)) else {
+            continue;
+        };
+        let file = dir.join(format!("{checked:03}.mk"));
+        std::fs::write(&file, &out.text).unwrap();
+        for goal in [&[][..], &["deploy"][..]] {
+            let run = Command::new("make")
+                .arg("-n")
+                .arg("-f")
+                .arg(&file)
+                .args(goal)
+                .current_dir(&dir)
+                .env_remove("MAKEFLAGS")
+                .env_remove("MAKEFILES")
+                .output()
+                .unwrap();
+            assert!(
+                run.status.success(),
+                "{} ({}): make -n {goal:?}: {}",
+                path.display(),
+                file.display(),
+                text(&run)
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked > 20, "only {checked} inputs compiled");
+}
+
+/// Command texts that make would mangle if they passed through a recipe line or a `define`.
+const NASTY: &[&str] = &[
+    "echo $HOME $$ $(true) ${X:-y} >/dev/null",
+    "echo '$$' \"$$\" $$$ >/dev/null",
+    "echo a # a shell comment, and a make one",
+    "echo back\\slash 'c:\\dir\\' \\\\ >/dev/null",
+    "echo trailing backslash \\",
+    "@echo at >/dev/null",
+    "-echo dash >/dev/null",
+    "+echo plus >/dev/null",
+    "@-+echo all three >/dev/null",
+    "echo one >/dev/null\n\n\necho two >/dev/null\n\n  echo three >/dev/null",
+    "echo \"it's\" 'say \"hi\"' >/dev/null",
+    "printf '%s %d%%\\n' x 1 >/dev/null",
+    "echo\ttab\t\tinside >/dev/null\n\techo leading-tab >/dev/null",
+    "echo '{{ .Id }}' {% raw %} '{{ x }}' {# c #} >/dev/null",
+    "echo 'literal \\n not a newline' >/dev/null",
+    "cat <<EOF >/dev/null\n$HOME\nendef\ndefine y\nEOF",
+    "cat <<'EOF' >/dev/null\n  define x\n\tendef\n$(shell touch made-by-make)\nEOF",
+    "echo before >/dev/null\nendef\necho after >/dev/null",
+    "define x\necho inside >/dev/null\nendef",
+    "echo 'héllo — ☃ 日本 \u{2028} sep' >/dev/null",
+    "echo a \\\n  b \\\n\tc >/dev/null",
+    "echo x >/dev/null\n#3| not a block of the Makefile\n#| nor of the runtime",
+    "echo '$(info x) $(error boom) $(shell touch made-by-make)' >/dev/null",
+    "echo cr\rin the middle >/dev/null",
+    "\n  echo after a blank first line >/dev/null",
+    "echo ${Y2S_STATE-} ${Y2S_MAKEFILE-} ${MAKEFLAGS-} ${MAKELEVEL-} >/dev/null",
+];
+
+#[test]
+fn nasty_commands_reach_bash_byte_for_byte() {
+    let list: Vec<serde_yaml::Value> = NASTY.iter().map(|c| serde_yaml::Value::from(*c)).collect();
+    let mut test = serde_yaml::Mapping::new();
+    test.insert("override".into(), serde_yaml::Value::Sequence(list));
+    let mut root = serde_yaml::Mapping::new();
+    root.insert("test".into(), serde_yaml::Value::Mapping(test));
+    let yaml = serde_yaml::to_string(&root).unwrap();
+    let scratch = Scratch::new("nasty", &makefile_of_text("nasty.yml", &yaml));
+    // ~/.circlerc is sourced by every command's shell just before it runs: it records the
+    // text that shell was given.
+    std::fs::write(
+        scratch.base.join("home/.circlerc"),
+        "printf '%s\\0' \"$BASH_EXECUTION_STRING\" >> \"$TRACE\"\n",
+    )
+    .unwrap();
+    let out = scratch.make(&[], &[]);
+    let got = scratch.take_trace();
+    let got: Vec<&str> = got.split_terminator('\0').collect();
+    // y2s_run reads the text as `$(cat)` does, without trailing newlines, in build.sh too.
+    assert_eq!(got, NASTY.to_vec(), "{}", text(&out));
+    assert!(
+        !scratch.repo.join("made-by-make").exists(),
+        "make expanded a command"
+    );
+    // The failing lines (@echo: no such command) fail the build as they would in build.sh.
+    assert!(!out.status.success());
+    assert!(text(&out).contains("FAILED  test"), "{}", text(&out));
+    assert_eq!(
+        scratch.leftovers(),
+        Vec::<String>::new(),
+        "the state directory is removed"
+    );
+}
+
+#[test]
+fn parallel_make_keeps_the_phase_order() {
+    let scratch = Scratch::new("j2", &makefile_of("exec/order.yml"));
+    let home = scratch.base.join("home").to_string_lossy().into_owned();
+    let want = format!(
+        "machine.pre {home}\nmachine.post\ncheckout.post\ndependencies.pre\ndependencies.override\n\
+         dependencies.post\ndatabase.override\ncompile.override\ntest.pre\ntest.override\ntest.post\n"
+    );
+    for args in [&["-j2"][..], &["-j8", "test"][..], &["--jobs=4", "all"][..]] {
+        let out = scratch.make(args, &[]);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        assert_eq!(scratch.take_trace(), want, "{args:?}");
+    }
+    // A phase target runs the phases before it, then ends the build.
+    let out = scratch.make(&["compile"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("build succeeded"), "{}", text(&out));
+    assert!(scratch
+        .take_trace()
+        .ends_with("database.override\ncompile.override\n"));
+    assert_eq!(scratch.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn help_lists_targets_and_commands_and_runs_nothing() {
+    let scratch = Scratch::new("help", &makefile_of("exec/deployment.yml"));
+    let out = scratch.make(&["help"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let help = text(&out);
+    for want in [
+        "  all ",
+        "  machine",
+        "  test\n      3     echo \"test\" >> \"$TRACE\"\n",
+        "  deploy ",
+        "  deploy-main      the build, then main (circle.yml line 14), branch \"develop\", \"master\", owner acme",
+        "      18    echo \"deploy main\" >> \"$TRACE\"",
+        "make deploy CIRCLE_BRANCH=release",
+    ] {
+        assert!(help.contains(want), "{want:?} not in:\n{help}");
+    }
+    assert_eq!(scratch.take_trace(), "");
+    let out = scratch.make(&["-n", "deploy"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(scratch.take_trace(), "");
+    assert_eq!(
+        scratch.leftovers(),
+        Vec::<String>::new(),
+        "help and -n make no state directory"
+    );
+}
+
+#[test]
+fn circle_variables_come_from_the_command_line_or_the_environment() {
+    let scratch = Scratch::new("override", &makefile_of("exec/deployment.yml"));
+    let out = scratch.make(&["deploy", "CIRCLE_BRANCH=release-2"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(scratch.take_trace(), "test\ndeploy release release-2\n");
+    let out = scratch.make(&["deploy"], &[("CIRCLE_BRANCH", "release-3")]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(scratch.take_trace(), "test\ndeploy release release-3\n");
+    // Without `deploy`, nothing deploys; make says what would.
+    let out = scratch.make(&[], &[]);
+    assert!(
+        text(&out).contains("deployment 'main' matches and would run; run make deploy"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(scratch.take_trace(), "test\n");
+}
+
+#[test]
+fn a_named_deployment_runs_only_when_it_is_the_first_match() {
+    let scratch = Scratch::new("named", &makefile_of("exec/deployment.yml"));
+    let out = scratch.make(&["deploy-main"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(scratch.take_trace(), "test\ndeploy main\n");
+    // also-master matches master too, but main comes first: CircleCI would run main only.
+    let out = scratch.make(&["deploy-also-master"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("not deployed: this target deploys 'also-master' only"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(scratch.take_trace(), "test\n");
+}
+
+#[test]
+fn deployment_names_become_harmless_target_names() {
+    let makefile = makefile_of("exec/nasty.yml");
+    let phony = makefile.lines().find(|l| l.starts_with(".PHONY:")).unwrap();
+    assert!(
+        phony.ends_with(" deploy-it-s-a-touch-tmp-yml2sh-pwned-x-y-name"),
+        "{phony}"
+    );
+    let scratch = Scratch::new("names", &makefile);
+    let out = scratch.make(
+        &["-n", "deploy-it-s-a-touch-tmp-yml2sh-pwned-x-y-name"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = scratch.make(&["help"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!Path::new("/tmp/yml2sh-pwned").exists());
+}
+
+#[test]
+fn one_goal_at_a_time() {
+    let scratch = Scratch::new("goals", &makefile_of("exec/order.yml"));
+    let out = scratch.make(&["test", "deploy"], &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("give one target at a time"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(scratch.take_trace(), "");
+}
+
+#[test]
+fn an_interrupted_make_still_kills_background_commands() {
+    let yaml = "test:\n  override:\n    - ./server.sh:\n        background: true\n    - echo started >> \"$TRACE\"; sleep 30\n";
+    let scratch = Scratch::new("interrupt", &makefile_of_text("interrupt.yml", yaml));
+    std::fs::write(
+        scratch.repo.join("server.sh"),
+        "#!/bin/bash\necho $$ > server.pid\nexec sleep 60\n",
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            scratch.repo.join("server.sh"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+    }
+    let mut cmd = Command::new("make");
+    cmd.arg("-f")
+        .arg(scratch.base.join("Makefile"))
+        .current_dir(&scratch.repo);
+    cmd.env("TRACE", scratch.base.join("trace"))
+        .env("HOME", scratch.base.join("home"))
+        .env("TMPDIR", scratch.base.join("tmp"))
+        .env_remove("MAKEFLAGS")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let started = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::fs::read_to_string(scratch.base.join("trace")).is_ok_and(|t| t.contains("started"))
+    });
+    assert!(started, "the build did not start");
+    // make stops; the watcher started by y2s_make_start does what build.sh's EXIT trap does.
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let _ = child.wait();
+    let pid = std::fs::read_to_string(scratch.repo.join("server.pid")).unwrap();
+    let gone = (0..50).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
+        stat.map_or(true, |s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        }) && scratch.leftovers().is_empty()
+    });
+    assert!(
+        gone,
+        "background command or state directory outlived make: {:?}",
+        scratch.leftovers()
+    );
+}
+
+#[test]
+fn the_runtime_a_makefile_writes_passes_shellcheck() {
+    let dir = std::env::temp_dir().join(format!("yml2sh-make-sc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut files = vec![];
+    for path in common::yml_files(&common::fixture("ok")) {
+        let makefile = makefile_of(&format!(
+            "ok/{}",
+            path.file_name().unwrap().to_string_lossy()
+        ));
+        // What y2s-start's sed writes out: the `#|` lines, without the prefix.
+        let runtime: String = makefile
+            .lines()
+            .filter_map(|l| l.strip_prefix("#|"))
+            .map(|l| format!("{}\n", l.strip_prefix(' ').unwrap_or(l)))
+            .collect();
+        let file = dir.join(format!(
+            "{}.sh",
+            path.file_stem().unwrap().to_string_lossy()
+        ));
+        std::fs::write(&file, runtime).unwrap();
+        files.push(file);
+    }
+    let out = Command::new("shellcheck")
+        .args(["-S", "style", "-s", "bash"])
+        .args(&files)
+        .output()
+        .expect("shellcheck is installed (.ci/run installs it)");
+    assert!(out.status.success(), "shellcheck findings:\n{}", text(&out));
+}
