@@ -2,10 +2,12 @@
 //!
 //! How CircleCI 1.0 semantics survive the move (README, "Migrating to GitHub Actions"):
 //! - Every command runs through `yml2sh-run`, a wrapper the first step writes and puts on `PATH`,
-//!   used as a custom `shell:`. It starts a plain `bash` (no `-e`, no `pipefail`) whose `BASH_ENV`
-//!   is a prelude that sources the evaluated `machine.environment` (1.0's `~/.circlerc`, so `$(…)`
-//!   is re-evaluated per command), applies `environment`/`pwd`/`files`, and it kills the command
-//!   when it prints nothing for `timeout` seconds: GitHub only has wall-clock limits.
+//!   used as a custom `shell:`. It drives the runtime build.sh embeds (templates/runtime.sh, which
+//!   the first step also writes): a plain `bash` (no `-e`, no `pipefail`) whose `BASH_ENV` is the
+//!   runtime's prelude (the evaluated `machine.environment`, 1.0's `~/.circlerc`, so `$(…)` is
+//!   re-evaluated per command, then directory and `environment`), the node's `files` appended,
+//!   and the runtime's watchdog, which kills the command when it prints nothing for `timeout`
+//!   seconds: GitHub only has wall-clock limits.
 //! - Data from the circle.yml (names, values, paths, patterns) reaches scripts through `env:` only;
 //!   command text is the only thing placed in `run:`, with `${{` made inert.
 //! - Deployment is a separate job that replays the setup phases (the build's state does not cross
@@ -147,6 +149,8 @@ struct View {
     node_total: u32,
     /// `CIRCLE_NODE_INDEX` of the build job: the matrix value, or 0.
     node_index: String,
+    /// templates/runtime.sh, which the first step writes for `yml2sh-run`: our own bash.
+    runtime: &'static str,
     services: Vec<ServiceView>,
     build: Job,
     deploy: Option<Job>,
@@ -278,6 +282,7 @@ impl Emitter<'_> {
             } else {
                 "0".into()
             },
+            runtime: super::bash::RUNTIME,
             services: self.services(),
             build,
             deploy,
@@ -672,48 +677,36 @@ impl Emitter<'_> {
             _ => None,
         };
         let mut env = vec![];
-        let (working_directory, cd) = self.dirs(c);
-        if let Some(cd) = cd {
-            env.push(Kv::data("YML2SH_CD", cd));
+        if let Some(pwd) = &m.pwd {
+            env.push(Kv::data("YML2SH_PWD", pwd));
         }
         if !m.environment.is_empty() {
             env.extend(names_and_values(
                 m.environment.iter().map(|e| (&e.name, &e.value)),
             ));
         }
-        let mut code = c.code.as_str().to_string();
         if !m.files.is_empty() {
+            // Spec §6.2: the runtime appends this node's share of the files to the command.
             env.push(Kv::data("YML2SH_FILES", m.files.join("\n")));
-            // Spec §6.2: this node's share of the files goes at the end of the command line.
-            code = format!("{} \"${{yml2sh_files[@]}}\"", code.trim_end());
         }
-        let shell = if m.background {
-            format!("yml2sh-run --background {} {{0}}", m.timeout)
-        } else {
-            format!("yml2sh-run {} {{0}}", m.timeout)
-        };
+        let mut shell = String::from("yml2sh-run ");
+        if m.background {
+            shell.push_str("--background ");
+        }
+        if c.phase.default_dir() == WorkDir::Home {
+            shell.push_str("--home ");
+        }
+        shell.push_str(&format!("{} {{0}}", m.timeout));
         StepView {
             name: format!("{prefix}{}", c.code.title()),
             id: Some(format!("command-{}", c.id)),
             cond,
             shell: Some(shell),
-            working_directory,
+            // The runtime's build directory; the prelude goes on to the phase's directory and `pwd`.
+            working_directory: self.ir.build_dir.clone(),
             env,
-            run: Some(code),
+            run: Some(c.code.as_str().to_string()),
             ..StepView::default()
-        }
-    }
-
-    /// `working-directory` for plain paths; paths with `$` or `~` are expanded by the prelude (`cd`).
-    fn dirs(&self, c: &Command) -> (Option<String>, Option<String>) {
-        let build = self.ir.build_dir.clone();
-        match &c.modifiers.pwd {
-            None if c.phase.default_dir() == WorkDir::Home => (None, Some("~".into())),
-            None => (build, None),
-            Some(p) if p.contains(['$', '`', '\\']) || p.starts_with('~') => {
-                (build, Some(p.clone()))
-            }
-            Some(p) => (Some(self.in_build_dir(p)), None),
         }
     }
 
