@@ -647,7 +647,9 @@ y2s_interrupt() {
 y2s_main() {
   Y2S_MODE=run Y2S_ONLY='' Y2S_DEPLOY=0 Y2S_PROJECT_DIR='' Y2S_STATE='' Y2S_PHASE=''
   Y2S_ON_FAILURE=stop Y2S_CURRENT='' Y2S_NODES=all-nodes Y2S_DIR=build Y2S_COUNT=0
-  Y2S_SERVICES=docker Y2S_CACHE_DIR='' Y2S_NO_CACHE=0
+  # Defaults from the environment, so build.sh and the Makefile take the same settings.
+  Y2S_SERVICES=${YML2SH_SERVICES:-docker} Y2S_CACHE_DIR=${YML2SH_CACHE_DIR:-}
+  Y2S_NO_CACHE=${YML2SH_NO_CACHE:-0} Y2S_PROJECT_DIR=${YML2SH_PROJECT_DIR:-}
   y2s_color
   while [ $# -gt 0 ]; do
     case $1 in
@@ -668,7 +670,6 @@ y2s_main() {
     esac
     shift
   done
-  case $Y2S_SERVICES in docker | host) ;; *) y2s_die "--services: '$Y2S_SERVICES' is neither docker nor host" ;; esac
   local phase
   for phase in ${Y2S_ONLY//,/ }; do
     case " $Y2S_PHASES " in *" $phase "*) ;; *) y2s_die "--only: unknown phase '$phase' (phases: $Y2S_PHASES)" ;; esac
@@ -693,6 +694,8 @@ y2s_main() {
 # The start of a build (shared with the Makefile driver, which owns $Y2S_STATE itself): the
 # project, CircleCI's variables, checks, the header. False when general.branches skips the branch.
 y2s_start() {
+  case $Y2S_SERVICES in docker | host) ;; *) y2s_die "services: '$Y2S_SERVICES' is neither docker nor host" ;; esac
+  case $Y2S_NO_CACHE in 0 | '') Y2S_NO_CACHE=0 ;; *) Y2S_NO_CACHE=1 Y2S_CACHE_DIR='' ;; esac
   if [ -z "$Y2S_PROJECT_DIR" ]; then
     Y2S_PROJECT_DIR=$(git rev-parse --show-toplevel 2>/dev/null) || Y2S_PROJECT_DIR=$PWD
   fi
@@ -802,9 +805,10 @@ y2s_make_save() {
 # Y2S_MAKE_PID exported by the Makefile. --text ID gives FUNCTION text block ID on standard input.
 y2s_make_entry() {
   # The defaults of y2s_main: the Makefile passes no options.
-  Y2S_MODE=run Y2S_ONLY='' Y2S_DEPLOY=0 Y2S_PROJECT_DIR='' Y2S_PHASE='' Y2S_ON_FAILURE=stop
-  Y2S_CURRENT='' Y2S_NODES=all-nodes Y2S_DIR=build Y2S_COUNT=0 Y2S_SERVICES=docker
-  Y2S_CACHE_DIR='' Y2S_NO_CACHE=0
+  Y2S_MODE=run Y2S_ONLY='' Y2S_DEPLOY=0 Y2S_PROJECT_DIR=${YML2SH_PROJECT_DIR:-} Y2S_PHASE='' Y2S_ON_FAILURE=stop
+  Y2S_CURRENT='' Y2S_NODES=all-nodes Y2S_DIR=build Y2S_COUNT=0
+  Y2S_SERVICES=${YML2SH_SERVICES:-docker} Y2S_CACHE_DIR=${YML2SH_CACHE_DIR:-}
+  Y2S_NO_CACHE=${YML2SH_NO_CACHE:-0}
   y2s_color
   local text='' fn status
   if [ "${1:-}" = --text ] && [ $# -ge 2 ]; then

@@ -57,7 +57,35 @@ fn run_with_home(
     env: &[(&str, &str)],
     home_files: &[&str],
 ) -> Run {
-    let (repo, home) = common::scratch_repo(&format!("docker-{name}"), seed_dir);
+    let bash = run_target(Target::Bash, name, fixture, seed_dir, args, env, home_files);
+    let make = run_target(Target::Make, name, fixture, seed_dir, args, env, home_files);
+    // The Makefile drives the same runtime: the same calls, the same outcome.
+    assert_eq!(
+        (bash.out.status.success(), &bash.calls),
+        (make.out.status.success(), &make.calls),
+        "{name}: build.sh and the Makefile differ\n--- bash:\n{}\n--- make:\n{}",
+        bash.text(),
+        make.text()
+    );
+    bash
+}
+
+/// Runs the build through build.sh or the Makefile; build.sh's options map onto make's goal
+/// (`--deploy`) and the runtime's environment (`YML2SH_SERVICES`, `YML2SH_CACHE_DIR`).
+fn run_target(
+    target: Target,
+    name: &str,
+    fixture: &str,
+    seed_dir: Option<&Path>,
+    args: &[&str],
+    env: &[(&str, &str)],
+    home_files: &[&str],
+) -> Run {
+    let label = match target {
+        Target::Make => format!("docker-{name}-make"),
+        _ => format!("docker-{name}"),
+    };
+    let (repo, home) = common::scratch_repo(&label, seed_dir);
     for f in home_files {
         let p = home.join(f);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -65,10 +93,9 @@ fn run_with_home(
     }
     let base = repo.parent().unwrap().to_path_buf();
     let source = common::read_source(&common::fixture(fixture));
-    let script = yml2sh::compile(&source, &common::options(Target::Bash))
+    let text = yml2sh::compile(&source, &common::options(target))
         .unwrap_or_else(|d| panic!("{fixture}: {:?}", d.sorted()))
         .text;
-    std::fs::write(base.join("build.sh"), script).unwrap();
     let bin = common::stand_ins(&base, TOOLS);
     let record = base.join("record");
     let path = format!(
@@ -76,10 +103,30 @@ fn run_with_home(
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut cmd = Command::new("bash");
-    cmd.arg(base.join("build.sh"))
-        .args(args)
-        .current_dir(&repo)
+    let mut cmd = if target == Target::Make {
+        std::fs::write(base.join("Makefile"), text).unwrap();
+        let mut cmd = Command::new("make");
+        cmd.arg("-f").arg(base.join("Makefile"));
+        for a in args {
+            if *a == "--deploy" {
+                cmd.arg("deploy");
+            } else if let Some(v) = a.strip_prefix("--services=") {
+                cmd.env("YML2SH_SERVICES", v);
+            } else if let Some(v) = a.strip_prefix("--cache-dir=") {
+                // Its own cache: the bash run must not have filled it.
+                cmd.env("YML2SH_CACHE_DIR", format!("{v}-make"));
+            } else {
+                panic!("no make equivalent for {a}");
+            }
+        }
+        cmd
+    } else {
+        std::fs::write(base.join("build.sh"), text).unwrap();
+        let mut cmd = Command::new("bash");
+        cmd.arg(base.join("build.sh")).args(args);
+        cmd
+    };
+    cmd.current_dir(&repo)
         .env("PATH", path)
         .env("HOME", &home)
         .env("XDG_CACHE_HOME", home.join(".cache"))
@@ -87,11 +134,12 @@ fn run_with_home(
         .env("YML2SH_RECORD", &record)
         .env("YML2SH_RECORD_ENV", "CIRCLE_SHA1")
         .env_remove("CIRCLE_BRANCH")
-        .env_remove("CIRCLE_SHA1");
+        .env_remove("CIRCLE_SHA1")
+        .env_remove("MAKEFLAGS");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("bash runs");
+    let out = cmd.output().expect("the build runs");
     let sha = common::git(&repo, &["rev-parse", "HEAD"]);
     let calls = std::fs::read_to_string(&record)
         .unwrap_or_default()

@@ -437,3 +437,37 @@ fn the_runtime_a_makefile_writes_passes_shellcheck() {
         .expect("shellcheck is installed (.ci/run installs it)");
     assert!(out.status.success(), "shellcheck findings:\n{}", text(&out));
 }
+
+#[test]
+fn build_settings_are_make_variables() {
+    // YML2SH_SERVICES=host: no container starts, the client variables are still exported.
+    let dir = std::env::temp_dir().join(format!("yml2sh-make-vars-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (repo, home) = common::scratch_repo("make-vars", None);
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = common::read_source(&common::fixture("exec/services.yml"));
+    let text = yml2sh::compile(&source, &common::options(yml2sh::Target::Make))
+        .unwrap()
+        .text;
+    let makefile = dir.join("Makefile");
+    std::fs::write(&makefile, text).unwrap();
+    let out = std::process::Command::new("make")
+        .arg("-f")
+        .arg(&makefile)
+        .arg("YML2SH_SERVICES=host")
+        .current_dir(&repo)
+        .env("HOME", &home)
+        .env("NO_COLOR", "1")
+        .env_remove("MAKEFLAGS")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("--services=host: using the postgresql already running here"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join("trace")).unwrap(),
+        "PGHOST=127.0.0.1 PGUSER=ubuntu PGDATABASE=circle_test\n"
+    );
+}
