@@ -534,3 +534,51 @@ fn seed_basic_usage_and_docker0() {
         );
     }
 }
+
+#[test]
+fn services_are_waited_for_until_ready() {
+    let (repo, home) = common::scratch_repo("docker-wait", None);
+    let base = repo.parent().unwrap().to_path_buf();
+    let source = common::read_source(&common::fixture("exec/services-slow.yml"));
+    let text = yml2sh::compile(&source, &common::options(Target::Bash))
+        .unwrap()
+        .text;
+    std::fs::write(base.join("build.sh"), text).unwrap();
+    std::fs::write(repo.join("started"), "").unwrap();
+    // A docker whose readiness probe fails twice before the service answers.
+    let bin = base.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let docker = bin.join("docker");
+    std::fs::write(
+        &docker,
+        "#!/bin/bash\necho \"$*\" >> \"$RECORD\"\nif [ \"$1\" = exec ] && [[ $* == *redis-cli* ]]; then\n  n=$(grep -c redis-cli \"$RECORD\")\n  [ \"$n\" -ge 3 ]\nfi\n",
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    // The slow test command would take 30 s: this build only needs to get past the service.
+    let out = Command::new("bash")
+        .arg(base.join("build.sh"))
+        .args(["--only", "machine"])
+        .current_dir(&repo)
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("HOME", &home)
+        .env("NO_COLOR", "1")
+        .env("RECORD", base.join("record"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("redis ready after 2s"), "{text}");
+    let record = std::fs::read_to_string(base.join("record")).unwrap();
+    assert_eq!(record.matches("redis-cli").count(), 3, "{record}");
+    assert!(
+        record.trim_end().ends_with("rm -f yml2sh-redis"),
+        "{record}"
+    );
+}
