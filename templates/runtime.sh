@@ -200,7 +200,8 @@ y2s_files_share() {
 y2s_exec() {
   local timeout=$1
   shift
-  local log="$Y2S_STATE/output" flag="$Y2S_STATE/timed-out" out_fd tee_pid pid watchdog
+  local log="$Y2S_STATE/output" flag="$Y2S_STATE/timed-out" out_fd tee_pid pid
+  local done="$Y2S_STATE/done.$RANDOM$RANDOM"
   : >"$log"
   rm -f "$flag"
   exec {out_fd}> >(tee -a "$log")
@@ -215,6 +216,9 @@ y2s_exec() {
     exec {out_fd}>&-
     last=-1 quiet=0
     while y2s_sleep 1; do
+      # Once the command has been reaped its pid may belong to someone else: the done mark
+      # (or the state directory gone with the build) stops the watchdog before any signal.
+      { [ -e "$done" ] || [ ! -e "$log" ]; } && exit 0
       kill -0 "$pid" 2>/dev/null || exit 0
       size=$(wc -c <"$log")
       if [ "$size" = "$last" ]; then quiet=$((quiet + 1)); else quiet=0 last=$size; fi
@@ -222,17 +226,15 @@ y2s_exec() {
         : >"$flag"
         kill -TERM -- "-$pid" 2>/dev/null
         y2s_sleep 2
-        kill -KILL -- "-$pid" 2>/dev/null
+        [ -e "$done" ] || kill -KILL -- "-$pid" 2>/dev/null
         exit 0
       fi
     done
   ) &
-  watchdog=$!
   wait "$pid"
   Y2S_STATUS=$?
+  : >"$done"
   Y2S_CURRENT=''
-  kill "$watchdog" 2>/dev/null
-  wait "$watchdog" 2>/dev/null
   exec {out_fd}>&-
   # Y2S_HANGUP=1 (the GitHub workflow, whose step ends only when its output closes): what the
   # command left running is hung up on, as when 1.0's ssh session closed, and tee not waited for.
@@ -563,7 +565,10 @@ y2s_kill_background() {
   local pid
   [ -f "$Y2S_STATE/background" ] || return 0
   while read -r pid; do
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    # Only a group whose leader still runs: a number whose process is gone may be reused.
+    if [ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$pid" ]; then
+      kill -TERM -- "-$pid" 2>/dev/null
+    fi
   done <"$Y2S_STATE/background"
   rm -f "$Y2S_STATE/background"
 }
