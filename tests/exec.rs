@@ -45,23 +45,6 @@ struct Outcome {
     make: Option<Box<Outcome>>,
 }
 
-fn git(repo: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(repo)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A fresh repository `acme/widget` on branch master with one commit holding `files`.
 fn scratch(name: &str, case: &Case) -> (PathBuf, PathBuf) {
     let base = std::env::temp_dir().join(format!("yml2sh-exec-{}-{name}", std::process::id()));
@@ -70,8 +53,8 @@ fn scratch(name: &str, case: &Case) -> (PathBuf, PathBuf) {
     let home = base.join("home");
     std::fs::create_dir_all(&repo).unwrap();
     std::fs::create_dir_all(&home).unwrap();
-    git(&repo, &["init", "-q", "-b", "master"]);
-    git(
+    common::git(&repo, &["init", "-q", "-b", "master"]);
+    common::git(
         &repo,
         &["remote", "add", "origin", "git@github.com:acme/widget.git"],
     );
@@ -88,14 +71,14 @@ fn scratch(name: &str, case: &Case) -> (PathBuf, PathBuf) {
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
     }
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "-q", "--allow-empty", "-m", "init"]);
+    common::git(&repo, &["add", "-A"]);
+    common::git(&repo, &["commit", "-q", "--allow-empty", "-m", "init"]);
     if let Some(b) = case.branch {
-        git(&repo, &["checkout", "-q", "-b", b]);
+        common::git(&repo, &["checkout", "-q", "-b", b]);
     }
     if let Some(t) = case.tag {
-        git(&repo, &["tag", t]);
-        git(&repo, &["checkout", "-q", "--detach"]);
+        common::git(&repo, &["tag", t]);
+        common::git(&repo, &["checkout", "-q", "--detach"]);
     }
     (repo, home)
 }
@@ -128,9 +111,6 @@ fn run(name: &str, case: &Case, target: Target, extra_args: &[&str]) -> Outcome 
             cmd.arg("deploy");
         }
         // As if typed in a terminal, not run by a make (or cargo) above this one.
-        for var in ["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEFILES"] {
-            cmd.env_remove(var);
-        }
         cmd
     } else {
         let script = repo.parent().unwrap().join("build.sh");
@@ -147,22 +127,7 @@ fn run(name: &str, case: &Case, target: Target, extra_args: &[&str]) -> Outcome 
         .env("HOME", &home)
         .env("XDG_CACHE_HOME", home.join(".cache"))
         .env("NO_COLOR", "1");
-    for var in [
-        "CI",
-        "CIRCLECI",
-        "CIRCLE_BRANCH",
-        "CIRCLE_TAG",
-        "CIRCLE_SHA1",
-        "CIRCLE_NODE_TOTAL",
-        "CIRCLE_NODE_INDEX",
-        "CIRCLE_ARTIFACTS",
-        "CIRCLE_TEST_REPORTS",
-        "CIRCLE_BUILD_NUM",
-        "CIRCLE_PROJECT_USERNAME",
-        "CIRCLE_PROJECT_REPONAME",
-    ] {
-        cmd.env_remove(var);
-    }
+    common::scrub_env(&mut cmd);
     for (k, v) in case.env {
         cmd.env(k, v);
     }

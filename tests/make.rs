@@ -84,26 +84,7 @@ impl Scratch {
             .env("XDG_CACHE_HOME", self.base.join("home/.cache"))
             .env("TMPDIR", self.base.join("tmp"))
             .env("NO_COLOR", "1");
-        for var in [
-            "MAKEFLAGS",
-            "MFLAGS",
-            "MAKELEVEL",
-            "MAKEFILES",
-            "CI",
-            "CIRCLECI",
-            "CIRCLE_BRANCH",
-            "CIRCLE_TAG",
-            "CIRCLE_SHA1",
-            "CIRCLE_NODE_TOTAL",
-            "CIRCLE_NODE_INDEX",
-            "CIRCLE_ARTIFACTS",
-            "CIRCLE_TEST_REPORTS",
-            "CIRCLE_BUILD_NUM",
-            "CIRCLE_PROJECT_USERNAME",
-            "CIRCLE_PROJECT_REPONAME",
-        ] {
-            cmd.env_remove(var);
-        }
+        common::scrub_env(&mut cmd);
         for (k, v) in env {
             cmd.env(k, v);
         }

@@ -126,3 +126,29 @@ pub fn all_inputs() -> Vec<PathBuf> {
     }
     files
 }
+
+/// Removes CircleCI's and make's variables a developer's or CI's environment may hold, so a
+/// test's build derives them from its scratch repository.
+pub fn scrub_env(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    for var in [
+        "MAKEFLAGS",
+        "MFLAGS",
+        "MAKELEVEL",
+        "MAKEFILES",
+        "CI",
+        "CIRCLECI",
+        "CIRCLE_BRANCH",
+        "CIRCLE_TAG",
+        "CIRCLE_SHA1",
+        "CIRCLE_NODE_TOTAL",
+        "CIRCLE_NODE_INDEX",
+        "CIRCLE_ARTIFACTS",
+        "CIRCLE_TEST_REPORTS",
+        "CIRCLE_BUILD_NUM",
+        "CIRCLE_PROJECT_USERNAME",
+        "CIRCLE_PROJECT_REPONAME",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
