@@ -3,7 +3,6 @@
 //! else, so raw text reaches the output only where a template says `|safe` (command text).
 
 mod bash;
-#[allow(dead_code)] // used by the back-ends as they land
 pub(crate) mod escape;
 mod github;
 mod make;
@@ -70,13 +69,11 @@ pub fn emit(
     }
 }
 
-#[allow(dead_code)]
 fn safe(s: String) -> Value {
     Value::from_safe_string(s)
 }
 
 /// The one template environment: templates embedded in the binary, quoting filters registered.
-#[allow(dead_code)]
 pub(crate) fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_trim_blocks(true);
