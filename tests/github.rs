@@ -589,3 +589,19 @@ fn inference_languages_and_missing_variables_are_visible() {
     assert!(!missing.message.contains("CIRCLE_BRANCH"));
     assert!(!diags.iter().any(|d| d.code == "secrets"));
 }
+
+#[test]
+fn a_plain_pwd_is_the_working_directory() {
+    let wf = workflow(
+        "general:\n  build_dir: app\ntest:\n  override:\n    - make check:\n        pwd: sub/dir\n    - ./x:\n        pwd: $HOME/y\n",
+        1,
+    );
+    let steps = steps(&wf, "build");
+    let plain = &steps[step_index(steps, by_run("make check"))];
+    assert_eq!(str_of(plain, "working-directory"), "app/sub/dir");
+    assert_eq!(str_of(&plain["env"], "YML2SH_PWD"), "sub/dir");
+    // A pwd the shell must expand stays with the runtime; the step runs in the build directory.
+    let expanded = &steps[step_index(steps, by_run("./x"))];
+    assert_eq!(str_of(expanded, "working-directory"), "app");
+    assert_eq!(str_of(&expanded["env"], "YML2SH_PWD"), "$HOME/y");
+}

@@ -679,6 +679,10 @@ impl Emitter<'_> {
         let mut env = vec![];
         if let Some(pwd) = &m.pwd {
             env.push(Kv::data("YML2SH_PWD", pwd));
+            if plain_relative(pwd) {
+                // The wrapper's cue that working-directory is build directory + pwd.
+                env.push(Kv::data("YML2SH_PWD_IS_WORKDIR", "1"));
+            }
         }
         if !m.environment.is_empty() {
             env.extend(names_and_values(
@@ -702,8 +706,15 @@ impl Emitter<'_> {
             id: Some(format!("command-{}", c.id)),
             cond,
             shell: Some(shell),
-            // The runtime's build directory; the prelude goes on to the phase's directory and `pwd`.
-            working_directory: self.ir.build_dir.clone(),
+            // The build directory, or for a plain relative `pwd` the directory it names, so GitHub
+            // shows where the step runs; the runtime still resolves `pwd` from the build directory.
+            working_directory: match m.pwd.as_deref().filter(|p| plain_relative(p)) {
+                Some(pwd) => Some(match &self.ir.build_dir {
+                    Some(build) => format!("{}/{pwd}", build.trim_end_matches('/')),
+                    None => pwd.to_string(),
+                }),
+                None => self.ir.build_dir.clone(),
+            },
             env,
             run: Some(c.code.as_str().to_string()),
             ..StepView::default()
@@ -1205,6 +1216,19 @@ fn assignments_in(command: &str, out: &mut Vec<String>) {
             }
         }
     }
+}
+
+/// A `pwd` GitHub can take as `working-directory` unchanged: relative, normalised, and with
+/// nothing the shell would expand (`$`, backticks, a leading `~`).
+fn plain_relative(pwd: &str) -> bool {
+    !pwd.is_empty()
+        && !pwd.starts_with('/')
+        && !pwd.starts_with('~')
+        && !pwd.ends_with('/')
+        && !pwd.contains(['$', '`', '\\', '"', '\n'])
+        && pwd
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..")
 }
 
 #[cfg(test)]
