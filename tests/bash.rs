@@ -146,21 +146,6 @@ fn help_list_and_dry_run_run_nothing() {
     assert_eq!(code, Some(2));
 }
 
-/// Writes the bash output of a fixture into a fresh scratch repository; returns (script, repo).
-fn script_in_scratch(name: &str, fixture: &str) -> (PathBuf, PathBuf, PathBuf) {
-    let (repo, home) = common::scratch_repo(name, None);
-    let source = common::read_source(&common::fixture(fixture));
-    let script = repo.parent().unwrap().join("build.sh");
-    std::fs::write(
-        &script,
-        yml2sh::compile(&source, &common::options(Target::Bash))
-            .unwrap()
-            .text,
-    )
-    .unwrap();
-    (script, repo, home)
-}
-
 fn bash_in(
     script: &std::path::Path,
     dir: &std::path::Path,
@@ -188,7 +173,7 @@ fn bash_in(
 
 #[test]
 fn project_dir_and_inferred_notice() {
-    let (script, repo, home) = script_in_scratch("project-dir", "exec/order.yml");
+    let (script, repo, home) = common::script_in_scratch("project-dir", "exec/order.yml");
     // Run from somewhere else: --project-dir names the checkout to build.
     let (code, out) = bash_in(
         &script,
@@ -199,7 +184,7 @@ fn project_dir_and_inferred_notice() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("$ echo \"test.pre\""), "{out}");
     let (_, out) = bash_in(&script, &repo, &home, &["--dry-run"]);
-    let (script2, repo2, home2) = script_in_scratch("inferred", "ok/inference.yml");
+    let (script2, repo2, home2) = common::script_in_scratch("inferred", "ok/inference.yml");
     let (_, inferred) = bash_in(&script2, &repo2, &home2, &[]);
     assert!(
         inferred.contains(
@@ -212,7 +197,7 @@ fn project_dir_and_inferred_notice() {
 
 #[test]
 fn repository_name_falls_back_to_the_directory_and_build_numbers_count_up() {
-    let (script, repo, home) = script_in_scratch("no-origin", "exec/environment.yml");
+    let (script, repo, home) = common::script_in_scratch("no-origin", "exec/environment.yml");
     common::git(&repo, &["remote", "remove", "origin"]);
     let trace = repo.parent().unwrap().join("trace");
     let run = || {
@@ -246,7 +231,7 @@ fn repository_name_falls_back_to_the_directory_and_build_numbers_count_up() {
 
 #[test]
 fn heroku_deploys_by_pushing_the_commit() {
-    let (script, repo, home) = script_in_scratch("heroku", "ok/deployment.yml");
+    let (script, repo, home) = common::script_in_scratch("heroku", "ok/deployment.yml");
     common::git(&repo, &["checkout", "-q", "-b", "feature-x"]);
     let (code, out) = bash_in(&script, &repo, &home, &["--dry-run"]);
     assert_eq!(code, 0, "{out}");
@@ -259,7 +244,7 @@ fn heroku_deploys_by_pushing_the_commit() {
 
 #[test]
 fn background_output_goes_to_artifacts() {
-    let (script, repo, home) = script_in_scratch("background-out", "exec/background.yml");
+    let (script, repo, home) = common::script_in_scratch("background-out", "exec/background.yml");
     std::fs::write(
         repo.join("server.sh"),
         "#!/bin/bash\necho server-says-hi\necho up > server.out\n",
@@ -307,7 +292,7 @@ fn background_output_goes_to_artifacts() {
 
 #[test]
 fn colour_only_on_a_terminal_and_never_with_no_color() {
-    let (script, repo, home) = script_in_scratch("colour", "ok/minimal.yml");
+    let (script, repo, home) = common::script_in_scratch("colour", "ok/minimal.yml");
     let (_, plain) = bash_in(&script, &repo, &home, &["--dry-run"]);
     assert!(
         !plain.contains('\u{1b}'),

@@ -372,17 +372,13 @@ fn services_start_wait_export_and_are_removed() {
 
 #[test]
 fn services_are_removed_on_interrupt() {
-    let (repo, home) = common::scratch_repo("docker-interrupt", None);
+    let (script, repo, home) =
+        common::script_in_scratch("docker-interrupt", "exec/services-slow.yml");
     let base = repo.parent().unwrap().to_path_buf();
-    let source = common::read_source(&common::fixture("exec/services-slow.yml"));
-    let script = yml2sh::compile(&source, &common::options(Target::Bash))
-        .unwrap()
-        .text;
-    std::fs::write(base.join("build.sh"), script).unwrap();
     let bin = common::stand_ins(&base, &["docker"]);
     let record = base.join("record");
     let mut child = Command::new("bash")
-        .arg(base.join("build.sh"))
+        .arg(&script)
         .current_dir(&repo)
         .env(
             "PATH",
@@ -537,13 +533,8 @@ fn seed_basic_usage_and_docker0() {
 
 #[test]
 fn services_are_waited_for_until_ready() {
-    let (repo, home) = common::scratch_repo("docker-wait", None);
+    let (script, repo, home) = common::script_in_scratch("docker-wait", "exec/services-slow.yml");
     let base = repo.parent().unwrap().to_path_buf();
-    let source = common::read_source(&common::fixture("exec/services-slow.yml"));
-    let text = yml2sh::compile(&source, &common::options(Target::Bash))
-        .unwrap()
-        .text;
-    std::fs::write(base.join("build.sh"), text).unwrap();
     std::fs::write(repo.join("started"), "").unwrap();
     // A docker whose readiness probe fails twice before the service answers.
     let bin = base.join("bin");
@@ -560,7 +551,7 @@ fn services_are_waited_for_until_ready() {
     }
     // The slow test command would take 30 s: this build only needs to get past the service.
     let out = Command::new("bash")
-        .arg(base.join("build.sh"))
+        .arg(&script)
         .args(["--only", "machine"])
         .current_dir(&repo)
         .env(

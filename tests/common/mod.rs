@@ -152,3 +152,16 @@ pub fn scrub_env(cmd: &mut std::process::Command) -> &mut std::process::Command 
     }
     cmd
 }
+
+/// A scratch repository (see `scratch_repo`) with the fixture's build.sh written beside it;
+/// returns (script, repo, home).
+pub fn script_in_scratch(name: &str, fixture: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let (repo, home) = scratch_repo(name, None);
+    let source = read_source(&self::fixture(fixture));
+    let script = repo.parent().unwrap().join("build.sh");
+    let text = yml2sh::compile(&source, &options(Target::Bash))
+        .unwrap_or_else(|d| panic!("{fixture}: {:?}", d.sorted()))
+        .text;
+    std::fs::write(&script, text).unwrap();
+    (script, repo, home)
+}
