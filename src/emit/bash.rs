@@ -9,6 +9,8 @@ use crate::ir::{Command, Ir, OnFailure, Pattern, PhaseKind, Step};
 /// The runtime every generated script carries: our own bash, not user data.
 pub(crate) const RUNTIME: &str = include_str!("../../templates/runtime.sh");
 pub(crate) const TEMPLATE: &str = include_str!("../../templates/build.sh.j2");
+/// The build's data and deployment choice, which build.sh and the Makefile both give the runtime.
+const DATA_TEMPLATE: &str = include_str!("../../templates/build-data.sh.j2");
 
 #[derive(Serialize)]
 pub(crate) struct CommandView {
@@ -42,31 +44,23 @@ struct PhaseView {
 struct DeploymentView {
     name: String,
     line: usize,
-    owner: String,
-    branch: Vec<String>,
-    tag: Vec<String>,
     summary: String,
     commands: Vec<CommandView>,
 }
 
 #[derive(Serialize)]
 struct View {
+    /// The runtime data block (templates/build-data.sh.j2), rendered.
+    data: String,
     version: String,
     source: String,
-    build_dir: String,
     runtime: &'static str,
-    branches_only: Vec<String>,
-    branches_ignore: Vec<String>,
-    artifacts: Vec<String>,
     environment: String,
     env_tag: String,
     phases: Vec<PhaseView>,
     deployments: Vec<DeploymentView>,
     teardown: Vec<CommandView>,
     teardown_call: Vec<String>,
-    docker: bool,
-    containers: bool,
-    service_names: String,
 }
 
 /// The runtime's pattern word: `exact:NAME` or `re:ERE`.
@@ -151,15 +145,6 @@ fn step_view(s: &Step, phase: PhaseKind, ir: &Ir) -> StepView {
         },
         calls: builtin_calls(s, phase, ir),
     }
-}
-
-/// The services a `--services=host` hint names.
-pub(crate) fn service_names(ir: &Ir) -> String {
-    ir.services
-        .iter()
-        .map(|s| s.name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The runtime calls (function, then its words) for a step that is neither a user command nor
@@ -281,18 +266,69 @@ fn deployment_summary(d: &crate::ir::Deployment) -> String {
     parts.join(" ")
 }
 
-pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<String, minijinja::Error> {
-    let environment = environment_file(ir);
-    let branches_only: Vec<String> = ir.branches.only.iter().map(pattern_word).collect();
-    let branches_ignore: Vec<String> = ir.branches.ignore.iter().map(pattern_word).collect();
-    let view = View {
-        version: options.version.clone(),
+/// One deployment subsection's condition, as `y2s_deployment_matches` takes it.
+#[derive(Serialize)]
+struct ConditionView {
+    name: String,
+    owner: String,
+    branch: Vec<String>,
+    tag: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct DataView {
+    source: String,
+    build_dir: String,
+    branches_only: Vec<String>,
+    branches_ignore: Vec<String>,
+    artifacts: Vec<String>,
+    docker: bool,
+    containers: bool,
+    service_names: String,
+    deployments: Vec<ConditionView>,
+}
+
+/// The build's data block for the runtime (`Y2S_*` settings and `y2s_pick_deployment`),
+/// the same text in build.sh and, as `#|` lines, in the Makefile.
+pub(crate) fn build_data(ir: &Ir) -> Result<String, minijinja::Error> {
+    let view = DataView {
         source: ir.source_name.clone(),
         build_dir: ir.build_dir.clone().unwrap_or_default(),
-        runtime: RUNTIME,
-        branches_only,
-        branches_ignore,
+        branches_only: ir.branches.only.iter().map(pattern_word).collect(),
+        branches_ignore: ir.branches.ignore.iter().map(pattern_word).collect(),
         artifacts: ir.artifacts.clone(),
+        docker: ir.docker,
+        containers: ir.services.iter().any(|s| s.container.is_some()),
+        service_names: ir
+            .services
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        deployments: ir
+            .deployments
+            .iter()
+            .map(|d| ConditionView {
+                name: d.name.clone(),
+                owner: d.owner.clone().unwrap_or_default(),
+                branch: d.branch.iter().map(pattern_word).collect(),
+                tag: d.tag.iter().map(pattern_word).collect(),
+            })
+            .collect(),
+    };
+    let mut env = super::environment();
+    env.add_template("build-data.sh.j2", DATA_TEMPLATE)?;
+    let text = env.get_template("build-data.sh.j2")?.render(view)?;
+    Ok(text.trim_end_matches('\n').to_string())
+}
+
+pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<String, minijinja::Error> {
+    let environment = environment_file(ir);
+    let view = View {
+        data: build_data(ir)?,
+        version: options.version.clone(),
+        source: ir.source_name.clone(),
+        runtime: RUNTIME,
         env_tag: escape::heredoc_tag(&environment, "YML2SH_ENV"),
         environment,
         phases: ir
@@ -309,18 +345,12 @@ pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<String, mini
             .map(|d| DeploymentView {
                 name: d.name.clone(),
                 line: d.line,
-                owner: d.owner.clone().unwrap_or_default(),
-                branch: d.branch.iter().map(pattern_word).collect(),
-                tag: d.tag.iter().map(pattern_word).collect(),
                 summary: deployment_summary(d),
                 commands: d.commands.iter().map(command_view).collect(),
             })
             .collect(),
         teardown: ir.teardown.iter().map(command_view).collect(),
         teardown_call: phase_call(PhaseKind::Teardown),
-        docker: ir.docker,
-        containers: ir.services.iter().any(|s| s.container.is_some()),
-        service_names: service_names(ir),
     };
     let mut env = super::environment();
     env.add_template("build.sh.j2", TEMPLATE)?;

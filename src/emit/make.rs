@@ -6,9 +6,7 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
-use super::bash::{
-    builtin_calls, command_view, environment_file, pattern_word, phase_call, service_names, RUNTIME,
-};
+use super::bash::{build_data, builtin_calls, command_view, environment_file, phase_call, RUNTIME};
 use super::escape;
 use crate::ir::{Command, Deployment, Ir, OnFailure, PhaseKind, Step};
 
@@ -89,9 +87,6 @@ struct DeploymentView {
     target: String,
     /// For comments and help: name, line and conditions, quoted.
     summary: String,
-    owner: String,
-    branch: Vec<String>,
-    tag: Vec<String>,
     lines: Vec<Line>,
 }
 
@@ -99,14 +94,9 @@ struct DeploymentView {
 struct View {
     version: String,
     source: String,
-    build_dir: String,
     runtime: &'static str,
-    branches_only: Vec<String>,
-    branches_ignore: Vec<String>,
-    artifacts: Vec<String>,
-    docker: bool,
-    containers: bool,
-    service_names: String,
+    /// The runtime data block shared with build.sh (bash::build_data).
+    data: String,
     phases: Vec<PhaseView>,
     deployments: Vec<DeploymentView>,
     teardown: Vec<Line>,
@@ -285,9 +275,6 @@ pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<String, mini
                 name: d.name.clone(),
                 target,
                 summary: summary(d),
-                owner: d.owner.clone().unwrap_or_default(),
-                branch: d.branch.iter().map(pattern_word).collect(),
-                tag: d.tag.iter().map(pattern_word).collect(),
                 lines: d
                     .commands
                     .iter()
@@ -304,14 +291,8 @@ pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<String, mini
     let view = View {
         version: options.version.clone(),
         source: ir.source_name.clone(),
-        build_dir: ir.build_dir.clone().unwrap_or_default(),
         runtime: RUNTIME,
-        branches_only: ir.branches.only.iter().map(pattern_word).collect(),
-        branches_ignore: ir.branches.ignore.iter().map(pattern_word).collect(),
-        artifacts: ir.artifacts.clone(),
-        docker: ir.docker,
-        containers: ir.services.iter().any(|s| s.container.is_some()),
-        service_names: service_names(ir),
+        data: build_data(ir)?,
         help: help(ir, options, &deployments),
         phases,
         deployments,
