@@ -260,3 +260,17 @@ fn oversized_input_is_refused_cleanly() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("too-large"));
 }
+
+#[test]
+fn a_map_where_a_command_is_expected_is_a_located_error() {
+    // `- echo a: b` is a map: the text before `: ` reads as a command with modifiers.
+    let out = yml2sh(
+        &["check", "-"],
+        Some("test:\n  override:\n    - echo a: b\n"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error[expected-map]"), "{err}");
+    assert!(err.contains("<stdin>:3:15"), "{err}");
+    assert!(err.contains("quote the whole command"), "{err}");
+}

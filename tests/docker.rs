@@ -573,3 +573,64 @@ fn services_are_waited_for_until_ready() {
         "{record}"
     );
 }
+
+#[test]
+fn make_removes_services_on_ctrl_c() {
+    use std::os::unix::process::CommandExt;
+    let (repo, home) = common::scratch_repo("docker-make-interrupt", None);
+    let base = repo.parent().unwrap().to_path_buf();
+    let source = common::read_source(&common::fixture("exec/services-slow.yml"));
+    let text = yml2sh::compile(&source, &common::options(Target::Make))
+        .unwrap()
+        .text;
+    std::fs::write(base.join("Makefile"), text).unwrap();
+    let bin = common::stand_ins(&base, &["docker"]);
+    let record = base.join("record");
+    // Ctrl-C signals the terminal's foreground process group: make and everything it runs.
+    let mut child = Command::new("make")
+        .arg("-f")
+        .arg(base.join("Makefile"))
+        .current_dir(&repo)
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("HOME", &home)
+        .env("NO_COLOR", "1")
+        .env("YML2SH_RECORD", &record)
+        .env_remove("MAKEFLAGS")
+        .stdout(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if repo.join("started").exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        repo.join("started").exists(),
+        "the slow command never started"
+    );
+    Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    // The clean-up may finish just after make itself.
+    let mut calls = String::new();
+    for _ in 0..50 {
+        calls = std::fs::read_to_string(&record).unwrap_or_default();
+        if calls.trim_end().ends_with("docker rm -f yml2sh-redis") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        calls.trim_end().ends_with("docker rm -f yml2sh-redis"),
+        "{calls}"
+    );
+    assert!(!repo.join("finished").exists());
+}

@@ -185,6 +185,7 @@ fn alive(pid: &str) -> bool {
     let pid = pid.trim();
     let exists = Command::new("kill")
         .args(["-0", pid])
+        .stderr(std::process::Stdio::null())
         .status()
         .unwrap()
         .success();
@@ -689,11 +690,14 @@ fn tilde_pwd_and_globs_with_spaces() {
                 ("~/place/.keep", ""),
                 ("dir with space/a.txt", ""),
                 ("dir with space/b.txt", ""),
+                // A file name is data: quotes, `$` and backticks reach the command literally.
+                ("dir with space/it's $x \"q\" `id`.txt", ""),
             ],
             trace: &[
                 "here=place",
                 "f dir with space/a.txt",
                 "f dir with space/b.txt",
+                "f dir with space/it's $x \"q\" `id`.txt",
             ],
             ..CASE
         },
