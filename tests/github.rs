@@ -605,3 +605,92 @@ fn a_plain_pwd_is_the_working_directory() {
     assert_eq!(str_of(expanded, "working-directory"), "app");
     assert_eq!(str_of(&expanded["env"], "YML2SH_PWD"), "$HOME/y");
 }
+
+/// Runs the build job's first step (the CircleCI environment) as GitHub would for an event,
+/// and returns what it wrote to GITHUB_ENV.
+fn prepared_env(wf: &Value, event: &str, ref_name: &str, head_ref: &str) -> Vec<(String, String)> {
+    let dir = tmpdir(&format!("prepare-{event}"));
+    let step = &steps(wf, "build")[0];
+    assert_eq!(
+        str_of(step, "name"),
+        "Prepare the CircleCI 1.0 environment (yml2sh)"
+    );
+    let script = dir.join("step.sh");
+    std::fs::write(&script, str_of(step, "run")).unwrap();
+    let (env_file, path_file) = (dir.join("env"), dir.join("path"));
+    std::fs::write(&env_file, "").unwrap();
+    std::fs::write(&path_file, "").unwrap();
+    let mut cmd = Command::new("bash");
+    cmd.arg("-e")
+        .arg(&script)
+        .current_dir(&dir)
+        .env("RUNNER_TEMP", &dir)
+        .env("GITHUB_ENV", &env_file)
+        .env("GITHUB_PATH", &path_file)
+        .env("GITHUB_WORKSPACE", &dir)
+        .env("GITHUB_EVENT_NAME", event)
+        .env("GITHUB_REF_TYPE", "branch")
+        .env("GITHUB_REF_NAME", ref_name)
+        .env("GITHUB_HEAD_REF", head_ref)
+        .env("GITHUB_REPOSITORY", "acme/app")
+        .env("GITHUB_REPOSITORY_OWNER", "acme")
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_RUN_NUMBER", "7");
+    for (k, v) in step["env"].as_mapping().into_iter().flatten() {
+        let v = match v {
+            Value::String(v) if v.contains("${{") => String::new(),
+            Value::String(v) => v.clone(),
+            other => serde_yaml::to_string(other).unwrap().trim().to_string(),
+        };
+        cmd.env(k.as_str().unwrap(), v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    github_env_vars(&env_file)
+}
+
+#[test]
+fn circle_variables_map_to_github_and_machine_settings_are_steps() {
+    let wf = workflow(
+        "machine:\n  timezone: America/Los_Angeles\n  hosts:\n    db.local: 127.0.0.1\ntest:\n  override:\n    - echo $CIRCLE_BRANCH\n",
+        1,
+    );
+    let get = |vars: &[(String, String)], name: &str| {
+        vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    };
+    // A push: the branch name, not refs/heads/…; a pull request: its head branch.
+    let push = prepared_env(&wf, "push", "master", "");
+    assert_eq!(get(&push, "CIRCLE_BRANCH").as_deref(), Some("master"));
+    assert_eq!(get(&push, "CIRCLE_BUILD_NUM").as_deref(), Some("7"));
+    assert_eq!(
+        get(&push, "CIRCLE_PROJECT_USERNAME").as_deref(),
+        Some("acme")
+    );
+    assert_eq!(
+        get(&push, "CIRCLE_PROJECT_REPONAME").as_deref(),
+        Some("app")
+    );
+    assert_eq!(
+        get(&push, "CIRCLE_REPOSITORY_URL").as_deref(),
+        Some("https://github.com/acme/app")
+    );
+    let pr = prepared_env(&wf, "pull_request", "3/merge", "topic");
+    assert_eq!(get(&pr, "CIRCLE_BRANCH").as_deref(), Some("topic"));
+    // timezone and hosts: steps with the values passed as data.
+    let steps = steps(&wf, "build");
+    let tz = steps
+        .iter()
+        .find(|s| str_of(s, "name").contains("machine.timezone"))
+        .expect("a time zone step");
+    assert_eq!(str_of(&tz["env"], "YML2SH_TIMEZONE"), "America/Los_Angeles");
+    let hosts = steps
+        .iter()
+        .find(|s| str_of(s, "name").contains("machine.hosts"))
+        .expect("a hosts step");
+    assert_eq!(str_of(&hosts["env"], "YML2SH_HOST_0"), "127.0.0.1 db.local");
+    assert!(str_of(hosts, "run").contains("sudo tee -a /etc/hosts"));
+}
