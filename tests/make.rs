@@ -452,3 +452,33 @@ fn build_settings_are_make_variables() {
         "PGHOST=127.0.0.1 PGUSER=ubuntu PGDATABASE=circle_test\n"
     );
 }
+
+#[test]
+fn every_target_is_phony() {
+    for path in common::yml_files(&common::fixture("ok")) {
+        let fixture = format!("ok/{}", path.file_name().unwrap().to_string_lossy());
+        let makefile = makefile_of(&fixture);
+        let phony: Vec<&str> = makefile
+            .lines()
+            .find_map(|l| l.strip_prefix(".PHONY:"))
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        for line in makefile.lines() {
+            let Some((target, rest)) = line.split_once(':') else {
+                continue;
+            };
+            let is_rule = !target.is_empty()
+                && !rest.starts_with('=')
+                && target
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if is_rule {
+                assert!(
+                    phony.contains(&target),
+                    "{fixture}: `{target}` is not .PHONY"
+                );
+            }
+        }
+    }
+}
