@@ -1,7 +1,7 @@
 //! Every generated build.sh (ok fixtures, seed examples, the real corpus) passes `bash -n` and,
 //! for yml2sh's own code around the user's commands, `shellcheck -S style`.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -1,6 +1,6 @@
 //! The command line as a user meets it: files, stdin, -o, check, exit codes.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

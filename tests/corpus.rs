@@ -1,7 +1,7 @@
 //! Every real circle.yml in the corpus (YML2SH_CORPUS, default ../shared/corpus/real) compiles
 //! to every target or fails with a located error; nothing panics, and no command is lost.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! Every diagnostic code has a smallest input in tests/fixtures/err/<code>.yml that raises it;
 //! the rendered diagnostics are snapshotted.
 
-mod common;
+use crate::common;
 
 use yml2sh::diagnostic::CODES;
 use yml2sh::{render, Target};

@@ -2,7 +2,7 @@
 //! recording stand-ins for `docker`, `curl`, `aws`, `kubecfg.sh` and friends (no Docker engine
 //! runs here), and the calls, their arguments and environment are checked exactly.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

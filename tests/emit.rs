@@ -1,6 +1,6 @@
 //! Snapshots of every ok fixture, for every target, each showing its input in the header.
 
-mod common;
+use crate::common;
 
 use yml2sh::Target;
 

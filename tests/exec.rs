@@ -1,7 +1,7 @@
 //! Runs generated build scripts with real bash and git in a temporary repository and checks
 //! what ran, in which order, with which environment and exit status.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

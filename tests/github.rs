@@ -3,7 +3,7 @@
 //! artifacts, parallelism, injection) is checked on the generated YAML's structure; the scripts
 //! yml2sh writes into the workflow are run with bash where their behaviour matters.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

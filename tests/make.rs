@@ -2,7 +2,7 @@
 //! reaching bash byte for byte, `-j2` keeping the phase order, `make help`, overrides, clean-up.
 //! (tests/exec.rs runs every execution fixture through both build.sh and the Makefile.)
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

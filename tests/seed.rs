@@ -1,7 +1,7 @@
 //! The seed document's circle.yml examples (tests/fixtures/seed): each lowers without errors,
 //! its IR is snapshotted, and the Docker 1.9 idioms in it are rewritten with a warning.
 
-mod common;
+use crate::common;
 
 use yml2sh::Target;
 

@@ -2,7 +2,7 @@
 //! docker, curl, aws...: installed under two names, it records calls, arguments, chosen
 //! variables and standard input, fails on request, and answers `docker inspect`.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
