@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::emit::{EmitOptions, Target};
 use crate::lower::LowerOptions;
 use crate::parse::MAX_INPUT_BYTES;
@@ -231,7 +231,7 @@ fn read_source(path: &Path) -> Result<Source, Box<(Source, Diagnostic)>> {
         path.display().to_string()
     };
     let io_error = |e: std::io::Error| {
-        let d = Diagnostic::error("io", None, format!("cannot read `{name}`: {e}"));
+        let d = Diagnostic::error(Code::Io, None, format!("cannot read `{name}`: {e}"));
         Box::new((Source::new(name.clone(), ""), d))
     };
     let mut bytes = Vec::new();
@@ -251,7 +251,7 @@ fn read_source(path: &Path) -> Result<Source, Box<(Source, Diagnostic)>> {
     }
     if bytes.len() > MAX_INPUT_BYTES {
         let d = Diagnostic::error(
-            "too-large",
+            Code::TooLarge,
             None,
             format!("`{name}` is larger than {MAX_INPUT_BYTES} bytes; yml2sh reads files up to that size"),
         );

@@ -24,8 +24,8 @@ impl Severity {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Diagnostic {
     pub severity: Severity,
-    /// Stable kebab-case code, one of [`CODES`].
-    pub code: &'static str,
+    /// What kind of finding it is; serializes as its kebab-case name.
+    pub code: Code,
     pub span: Option<Span>,
     pub message: String,
     /// Short text shown under the caret.
@@ -34,35 +34,19 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(
-        code: &'static str,
-        span: impl Into<Option<Span>>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn error(code: Code, span: impl Into<Option<Span>>, message: impl Into<String>) -> Self {
         Self::new(Severity::Error, code, span.into(), message.into())
     }
 
-    pub fn warning(
-        code: &'static str,
-        span: impl Into<Option<Span>>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn warning(code: Code, span: impl Into<Option<Span>>, message: impl Into<String>) -> Self {
         Self::new(Severity::Warning, code, span.into(), message.into())
     }
 
-    pub fn note(
-        code: &'static str,
-        span: impl Into<Option<Span>>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn note(code: Code, span: impl Into<Option<Span>>, message: impl Into<String>) -> Self {
         Self::new(Severity::Note, code, span.into(), message.into())
     }
 
-    fn new(severity: Severity, code: &'static str, span: Option<Span>, message: String) -> Self {
-        debug_assert!(
-            CODES.iter().any(|(c, _)| *c == code),
-            "unlisted code {code}"
-        );
+    fn new(severity: Severity, code: Code, span: Option<Span>, message: String) -> Self {
         Diagnostic {
             severity,
             code,
@@ -128,150 +112,198 @@ impl Diagnostics {
     }
 }
 
-/// Every diagnostic code yml2sh emits, with a one-line meaning (`yml2sh --explain`-style docs).
-pub const CODES: &[(&str, &str)] = &[
-    ("io", "the input could not be read"),
-    ("not-utf8", "the input is not UTF-8 text"),
-    ("too-large", "the input is larger than yml2sh accepts"),
-    ("yaml-syntax", "the input is not valid YAML"),
-    ("yaml-too-deep", "the YAML nests deeper than yml2sh accepts"),
-    (
-        "yaml-alias-bomb",
+/// Defines [`Code`]: each variant with its stable kebab-case name, its one-line meaning and a
+/// general help. A typo in a code is a compile error; a new code is a new line here.
+macro_rules! codes {
+    ($($variant:ident = $name:literal, $meaning:literal, $help:literal;)*) => {
+        /// Every diagnostic code yml2sh emits.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $(#[doc = $meaning] $variant,)*
+        }
+
+        impl Code {
+            /// Every code, in definition order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The stable kebab-case name (`unknown-key`), as JSON and `--explain` show it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $name,)*
+                }
+            }
+
+            /// One line on what the code means.
+            pub fn meaning(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $meaning,)*
+                }
+            }
+
+            /// One line on what to do about it in general (a diagnostic may say more).
+            pub fn help(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $help,)*
+                }
+            }
+
+            /// The code of a kebab-case name.
+            pub fn from_name(name: &str) -> Option<Code> {
+                Code::ALL.iter().copied().find(|c| c.as_str() == name)
+            }
+        }
+    };
+}
+
+codes! {
+    Io = "io",
+        "the input could not be read",
+        "check the path and its permissions";
+    NotUtf8 = "not-utf8",
+        "the input is not UTF-8 text",
+        "save the file as UTF-8";
+    TooLarge = "too-large",
+        "the input is larger than yml2sh accepts",
+        "a circle.yml is a few kilobytes; split or trim the file";
+    YamlSyntax = "yaml-syntax",
+        "the input is not valid YAML",
+        "fix the YAML at the place shown";
+    YamlTooDeep = "yaml-too-deep",
+        "the YAML nests deeper than yml2sh accepts",
+        "flatten the nesting; no CircleCI setting nests this deep";
+    YamlAliasBomb = "yaml-alias-bomb",
         "YAML aliases expand to more nodes than yml2sh accepts",
-    ),
-    (
-        "yaml-unknown-anchor",
+        "write the repeated parts out, or alias smaller pieces";
+    YamlUnknownAnchor = "yaml-unknown-anchor",
         "an alias names an anchor that was never defined",
-    ),
-    (
-        "multiple-documents",
+        "define the anchor (`&name`) before the alias (`*name`)";
+    MultipleDocuments = "multiple-documents",
         "the file holds more than one YAML document",
-    ),
-    ("empty-file", "the file holds no configuration"),
-    ("expected-map", "a mapping was expected here"),
-    ("expected-list", "a list was expected here"),
-    ("expected-string", "a string was expected here"),
-    ("expected-bool", "a boolean was expected here"),
-    (
-        "string-as-list",
+        "keep one document per file; remove the `---` separator";
+    EmptyFile = "empty-file",
+        "the file holds no configuration",
+        "write at least one section, e.g. `test: {override: [make test]}`";
+    ExpectedMap = "expected-map",
+        "a mapping was expected here",
+        "write `key: value` pairs, indented under this key";
+    ExpectedList = "expected-list",
+        "a list was expected here",
+        "write a list, one `- item` per line";
+    ExpectedString = "expected-string",
+        "a string was expected here",
+        "quote the value to make it a string";
+    ExpectedBool = "expected-bool",
+        "a boolean was expected here",
+        "write `true` or `false`";
+    StringAsList = "string-as-list",
         "a string was given where CircleCI expects a list of commands",
-    ),
-    (
-        "unknown-section",
+        "write the command as a one-item list: `- command`";
+    UnknownSection = "unknown-section",
         "a top-level key that is not a CircleCI 1.0 section",
-    ),
-    (
-        "unknown-key",
+        "CircleCI 1.0 sections are machine, checkout, dependencies, database, compile, test, deployment, general, experimental";
+    UnknownKey = "unknown-key",
         "a key that CircleCI 1.0 does not know in this place",
-    ),
-    (
-        "unknown-modifier",
+        "check the spelling against the CircleCI 1.0 documentation of this section";
+    UnknownModifier = "unknown-modifier",
         "a command modifier that CircleCI 1.0 does not know",
-    ),
-    (
-        "duplicate-key",
+        "CircleCI 1.0 modifiers are timeout, pwd, environment, parallel, files, background";
+    DuplicateKey = "duplicate-key",
         "a key appears twice in one mapping; the last one wins",
-    ),
-    (
-        "unsupported-override",
+        "remove one of the two keys";
+    UnsupportedOverride = "unsupported-override",
         "`override` in a section where CircleCI ignored it",
-    ),
-    (
-        "unsupported-pre",
+        "move the commands to `pre` or `post`";
+    UnsupportedPre = "unsupported-pre",
         "`pre` in a section where CircleCI ignored it",
-    ),
-    (
-        "empty-override",
+        "move the commands to `override` or `post`";
+    EmptyOverride = "empty-override",
         "an empty `override` runs nothing and turns inference off",
-    ),
-    ("empty-command", "a command with no text"),
-    (
-        "command-map",
+        "remove `override: []` to keep inference, or add commands";
+    EmptyCommand = "empty-command",
+        "a command with no text",
+        "remove the empty list item or write the command";
+    CommandMap = "command-map",
         "a command written as a map with more than one key, or a map with no command",
-    ),
-    (
-        "bad-timeout",
+        "write `- command: {modifier: value}` with one command as the key";
+    BadTimeout = "bad-timeout",
         "a `timeout` that is not a positive whole number of seconds",
-    ),
-    (
-        "parallel-in-deployment",
+        "write the timeout in whole seconds, e.g. `timeout: 600`";
+    ParallelInDeployment = "parallel-in-deployment",
         "`parallel: true` on a deployment command",
-    ),
-    (
-        "bad-env-name",
+        "remove `parallel: true`; deployments run on one node";
+    BadEnvName = "bad-env-name",
         "an environment variable name that is not a POSIX name",
-    ),
-    ("bad-regex", "a `/regex/` that cannot be compiled"),
-    (
-        "undocumented-section",
+        "use letters, digits and `_`, not starting with a digit";
+    BadRegex = "bad-regex",
+        "a `/regex/` that cannot be compiled",
+        "fix the regular expression between the slashes";
+    UndocumentedSection = "undocumented-section",
         "a section CircleCI ran but never documented",
-    ),
-    (
-        "unsupported-machine-key",
+        "move its commands to a documented section";
+    UnsupportedMachineKey = "unsupported-machine-key",
         "a `machine` key CircleCI did not support",
-    ),
-    (
-        "deployment-no-commands",
+        "remove the key; CircleCI 1.0 ignored it";
+    DeploymentNoCommands = "deployment-no-commands",
         "a deployment subsection that does nothing",
-    ),
-    (
-        "deployment-swallowed-commands",
+        "add `commands:` or remove the subsection";
+    DeploymentSwallowedCommands = "deployment-swallowed-commands",
         "a `branch:` value that swallowed mis-indented commands",
-    ),
-    (
-        "deployment-no-condition",
+        "indent `commands:` at the level of `branch:`, not under it";
+    DeploymentNoCondition = "deployment-no-condition",
         "a deployment subsection with no `branch` or `tag`",
-    ),
-    (
-        "deployment-overlap",
+        "add `branch:` or `tag:` to say when it deploys";
+    DeploymentOverlap = "deployment-overlap",
         "two deployment subsections can match the same build; only the first runs",
-    ),
-    (
-        "phase-under-machine",
+        "make the branch patterns disjoint, or merge the subsections";
+    PhaseUnderMachine = "phase-under-machine",
         "a phase nested under `machine:` by mistake",
-    ),
-    (
-        "inferred-commands",
+        "move the phase to the top level";
+    InferredCommands = "inferred-commands",
         "CircleCI would have inferred commands here",
-    ),
-    (
-        "bad-hosts",
+        "write the commands out, or `override: []` to run none";
+    BadHosts = "bad-hosts",
         "a `machine.hosts` entry that is not a hostname and an address",
-    ),
-    ("no-tests", "the build runs no test command"),
-    (
-        "circleci-paths",
+        "write `hostname: address`";
+    NoTests = "no-tests",
+        "the build runs no test command",
+        "add `test: {override: [...]}`";
+    CircleciPaths = "circleci-paths",
         "a path that only existed on CircleCI 1.0's machine (`/home/ubuntu/<repo>`)",
-    ),
-    (
-        "unknown-service",
+        "use `$HOME/$CIRCLE_PROJECT_REPONAME` or a relative path";
+    UnknownService = "unknown-service",
         "a `machine.services` name that no container stands in for",
-    ),
-    (
-        "docker-login-email",
+        "start the service in a command, or remove it";
+    DockerLoginEmail = "docker-login-email",
         "`docker login -e/--email`, removed from Docker, was rewritten",
-    ),
-    (
-        "docker-lxc-attach",
+        "drop `-e`/`--email` from the command";
+    DockerLxcAttach = "docker-lxc-attach",
         "the `lxc-attach` workaround for 1.0's missing `docker exec` was rewritten",
-    ),
-    (
-        "docker0-bridge",
+        "use `docker exec`";
+    Docker0Bridge = "docker0-bridge",
         "a `docker0` address lookup in `--add-host` was rewritten to `host-gateway`",
-    ),
-    (
-        "unsupported-language",
+        "use `--add-host=NAME:host-gateway`";
+    UnsupportedLanguage = "unsupported-language",
         "a `machine.<language>` version the GitHub setup action cannot provide",
-    ),
-    (
-        "no-equivalent",
+        "pin a version the setup action provides";
+    NoEquivalent = "no-equivalent",
         "CircleCI variables the config reads that GitHub Actions has no equivalent for",
-    ),
-    (
-        "secrets",
+        "set the variables in the workflow's `env:`";
+    Secrets = "secrets",
         "variables the config reads but never defines: GitHub secrets to create",
-    ),
-];
+        "create the secrets in the repository's settings";
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -280,22 +312,32 @@ mod tests {
     #[test]
     fn codes_are_unique_kebab_case() {
         let mut seen = std::collections::HashSet::new();
-        for (code, meaning) in CODES {
-            assert!(seen.insert(code), "duplicate code {code}");
-            assert!(code
+        for &code in Code::ALL {
+            let name = code.as_str();
+            assert!(seen.insert(name), "duplicate code {name}");
+            assert!(name
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit()));
-            assert!(!meaning.ends_with('.'));
+            assert!(!name.starts_with('-') && !name.ends_with('-') && !name.contains("--"));
+            assert_eq!(Code::from_name(name), Some(code));
+            for text in [code.meaning(), code.help()] {
+                assert!(!text.is_empty() && !text.ends_with('.'), "{name}: {text:?}");
+            }
+            assert_eq!(serde_json::to_string(&code).unwrap(), format!("\"{name}\""));
         }
     }
 
     #[test]
     fn sorted_puts_errors_first_at_a_place() {
         let mut ds = Diagnostics::default();
-        ds.push(Diagnostic::warning("unknown-key", Span::new(5, 6), "w"));
-        ds.push(Diagnostic::error("bad-timeout", Span::new(5, 6), "e"));
-        ds.push(Diagnostic::warning("no-tests", None, "n"));
-        ds.push(Diagnostic::warning("unknown-key", Span::new(1, 2), "first"));
+        ds.push(Diagnostic::warning(Code::UnknownKey, Span::new(5, 6), "w"));
+        ds.push(Diagnostic::error(Code::BadTimeout, Span::new(5, 6), "e"));
+        ds.push(Diagnostic::warning(Code::NoTests, None, "n"));
+        ds.push(Diagnostic::warning(
+            Code::UnknownKey,
+            Span::new(1, 2),
+            "first",
+        ));
         let codes: Vec<_> = ds.sorted().iter().map(|d| d.message.clone()).collect();
         assert_eq!(codes, ["first", "e", "w", "n"]);
     }

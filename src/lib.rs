@@ -10,7 +10,7 @@ pub mod parse;
 pub mod render;
 pub mod source;
 
-pub use diagnostic::{Diagnostic, Diagnostics, Severity};
+pub use diagnostic::{Code, Diagnostic, Diagnostics, Severity};
 pub use emit::{EmitOptions, Target};
 pub use ir::Ir;
 pub use source::{Source, Span};
@@ -67,7 +67,7 @@ pub fn source_from_bytes(name: &str, bytes: Vec<u8>) -> Result<Source, Box<(Sour
             let prefix = String::from_utf8_lossy(&bytes[..valid]).into_owned();
             let src = Source::new(name, prefix);
             let d = Diagnostic::error(
-                "not-utf8",
+                Code::NotUtf8,
                 Span::new(valid, valid),
                 format!(
                     "`{name}` is not UTF-8 text: byte {valid} ({:#04x}) is not valid UTF-8",

@@ -20,7 +20,7 @@ pub fn human(source: &Source, diags: &[Diagnostic], color: bool) -> String {
         let located = d
             .span
             .map(|span| locate(&source.text, span.start, span.end));
-        let mut message = level.title(&d.message).id(d.code);
+        let mut message = level.title(&d.message).id(d.code.as_str());
         if let Some(at) = &located {
             let label = d.label.as_deref().unwrap_or("");
             message = message.snippet(
@@ -63,7 +63,7 @@ pub fn github(source: &Source, diags: &[Diagnostic]) -> String {
             props.push(format!("endLine={end_line}"));
             props.push(format!("endColumn={end_col}"));
         }
-        props.push(format!("title={}", github_property(d.code)));
+        props.push(format!("title={}", github_property(d.code.as_str())));
         let mut text = d.message.clone();
         if let Some(help) = &d.help {
             let _ = write!(text, " (help: {help})");
@@ -100,7 +100,7 @@ pub fn json(source: &Source, diags: &[Diagnostic]) -> String {
              \"line\":{},\"column\":{},\"end_line\":{},\"end_column\":{},\
              \"label\":{},\"help\":{}}}",
             json_string(d.severity.as_str()),
-            json_string(d.code),
+            json_string(d.code.as_str()),
             json_string(&d.message),
             json_string(&source.name),
             number(start.map(|(line, _)| line)),
@@ -281,6 +281,7 @@ fn json_string(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::Code;
     use crate::source::Span;
 
     const CIRCLE: &str = "machine:\n  timezone: UTC\n\ntest:\n  overide:\n    - make\n";
@@ -288,7 +289,7 @@ mod tests {
     fn unknown_key(src: &Source) -> Diagnostic {
         let start = src.text.find("overide").unwrap_or(0);
         Diagnostic::warning(
-            "unknown-key",
+            Code::UnknownKey,
             Span::new(start, start + 7),
             "unknown key `overide` in `test`",
         )
@@ -299,7 +300,7 @@ mod tests {
     /// One warning with a label, rendered plain.
     fn show(text: &str, span: Span) -> String {
         let src = Source::new("circle.yml", text);
-        let d = Diagnostic::warning("unknown-key", span, "m").with_label("here");
+        let d = Diagnostic::warning(Code::UnknownKey, span, "m").with_label("here");
         human(&src, &[d], false)
     }
 
@@ -325,9 +326,9 @@ mod tests {
     fn human_separates_diagnostics_and_counts_them() {
         let src = Source::new("circle.yml", CIRCLE);
         let diags = [
-            Diagnostic::error("bad-timeout", Span::new(0, 7), "first"),
+            Diagnostic::error(Code::BadTimeout, Span::new(0, 7), "first"),
             unknown_key(&src),
-            Diagnostic::error("no-tests", None, "second").with_help("add a test"),
+            Diagnostic::error(Code::NoTests, None, "second").with_help("add a test"),
         ];
         let out = human(&src, &diags, false);
         assert!(out.ends_with("\n\nerror[no-tests]: second\n = help: add a test\n\ncircle.yml: 2 errors, 1 warning\n"), "{out}");
@@ -338,7 +339,7 @@ mod tests {
     #[test]
     fn human_unlocated_is_title_and_help_only() {
         let src = Source::new("circle.yml", CIRCLE);
-        let d = Diagnostic::note("no-tests", None, "no tests").with_label("ignored");
+        let d = Diagnostic::note(Code::NoTests, None, "no tests").with_label("ignored");
         assert_eq!(
             human(&src, &[d], false),
             "note[no-tests]: no tests\n\ncircle.yml: 1 note\n"
@@ -352,9 +353,9 @@ mod tests {
 
     #[test]
     fn summary_pluralises_and_omits_zeroes() {
-        let w = Diagnostic::warning("no-tests", None, "w");
-        let n = Diagnostic::note("no-tests", None, "n");
-        let e = Diagnostic::error("io", None, "e");
+        let w = Diagnostic::warning(Code::NoTests, None, "w");
+        let n = Diagnostic::note(Code::NoTests, None, "n");
+        let e = Diagnostic::error(Code::Io, None, "e");
         assert_eq!(summary("c.yml", &[]), None);
         assert_eq!(
             summary("c.yml", std::slice::from_ref(&w)).as_deref(),
@@ -505,8 +506,8 @@ mod tests {
     fn github_levels_and_unlocated() {
         let src = Source::new("circle.yml", CIRCLE);
         let diags = [
-            Diagnostic::error("io", None, "e"),
-            Diagnostic::note("no-tests", None, "n"),
+            Diagnostic::error(Code::Io, None, "e"),
+            Diagnostic::note(Code::NoTests, None, "n"),
         ];
         assert_eq!(
             github(&src, &diags),
@@ -519,7 +520,7 @@ mod tests {
     fn github_escapes_message_and_properties() {
         let src = Source::new("dir,a:b%.yml", "é😀: x\r\ny\n");
         let d =
-            Diagnostic::error("bad-regex", Span::new(7, 11), "50% a:b,c\r\nd").with_help("x\ny");
+            Diagnostic::error(Code::BadRegex, Span::new(7, 11), "50% a:b,c\r\nd").with_help("x\ny");
         assert_eq!(
             github(&src, &[d]),
             "::error file=dir%2Ca%3Ab%25.yml,line=1,col=4,endLine=2,endColumn=1,title=bad-regex::\
@@ -530,7 +531,10 @@ mod tests {
     #[test]
     fn json_shape_and_nulls() {
         let src = Source::new("circle.yml", CIRCLE);
-        let diags = [unknown_key(&src), Diagnostic::note("no-tests", None, "n")];
+        let diags = [
+            unknown_key(&src),
+            Diagnostic::note(Code::NoTests, None, "n"),
+        ];
         assert_eq!(
             json(&src, &diags),
             "[\n  {\"severity\":\"warning\",\"code\":\"unknown-key\",\
@@ -548,7 +552,7 @@ mod tests {
     fn json_escapes_strings_and_counts_characters() {
         let src = Source::new("a\"b\\c.yml", "é😀: x\r\n");
         let d = Diagnostic::error(
-            "bad-regex",
+            Code::BadRegex,
             Span::new(6, 9),
             "q\"\\\n\r\t\u{8}\u{c}\u{1}\u{1f}é😀\u{7f}/",
         );

@@ -3,11 +3,10 @@
 
 use crate::common;
 
-use yml2sh::diagnostic::CODES;
-use yml2sh::{render, Target};
+use yml2sh::{render, Code, Target};
 
 /// Codes raised outside `tests/fixtures/err` (by the CLI, or tested where they arise).
-const ELSEWHERE: &[&str] = &["io", "too-large"];
+const ELSEWHERE: &[Code] = &[Code::Io, Code::TooLarge];
 
 fn diagnostics_of(path: &std::path::Path) -> (yml2sh::Source, Vec<yml2sh::Diagnostic>) {
     let bytes = std::fs::read(path).unwrap();
@@ -33,8 +32,8 @@ fn diagnostics_of(path: &std::path::Path) -> (yml2sh::Source, Vec<yml2sh::Diagno
 
 #[test]
 fn every_code_has_a_fixture_that_raises_it() {
-    for (code, _) in CODES {
-        if ELSEWHERE.contains(code) {
+    for &code in Code::ALL {
+        if ELSEWHERE.contains(&code) {
             continue;
         }
         let path = common::fixture(&format!("err/{code}.yml"));
@@ -45,7 +44,7 @@ fn every_code_has_a_fixture_that_raises_it() {
         );
         let (_, diags) = diagnostics_of(&path);
         assert!(
-            diags.iter().any(|d| d.code == *code),
+            diags.iter().any(|d| d.code == code),
             "{} does not raise `{code}`; it raised {:?}",
             path.display(),
             diags.iter().map(|d| d.code).collect::<Vec<_>>()
@@ -58,7 +57,7 @@ fn every_fixture_names_a_code() {
     for path in common::yml_files(&common::fixture("err")) {
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
         assert!(
-            CODES.iter().any(|(c, _)| *c == stem),
+            Code::from_name(&stem).is_some(),
             "{} names no code",
             path.display()
         );

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_yaml::Value;
-use yml2sh::{EmitOptions, Options, Source, Target};
+use yml2sh::{Code, EmitOptions, Options, Source, Target};
 
 fn tmpdir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("yml2sh-github-{name}-{}", std::process::id()));
@@ -440,7 +440,7 @@ fn secrets_come_from_the_secrets_context_and_are_listed() {
     assert!(env.get("CIRCLE_SHA1").is_none());
     let d = diags
         .iter()
-        .find(|d| d.code == "secrets")
+        .find(|d| d.code == Code::Secrets)
         .expect("a secrets diagnostic");
     assert!(d.message.contains("`DOCKER_PASS`") && d.message.contains("`DOCKER_USER`"));
     assert!(d.span.is_some());
@@ -581,13 +581,13 @@ fn inference_languages_and_missing_variables_are_visible() {
     assert_eq!(node["with"]["node-version"].as_str(), Some("6.1.0"));
     let lang = diags
         .iter()
-        .find(|d| d.code == "unsupported-language")
+        .find(|d| d.code == Code::UnsupportedLanguage)
         .unwrap();
     assert!(lang.message.contains("2.7.12") && lang.span.is_some());
-    let missing = diags.iter().find(|d| d.code == "no-equivalent").unwrap();
+    let missing = diags.iter().find(|d| d.code == Code::NoEquivalent).unwrap();
     assert!(missing.message.contains("`CIRCLE_BUILD_IMAGE`"));
     assert!(!missing.message.contains("CIRCLE_BRANCH"));
-    assert!(!diags.iter().any(|d| d.code == "secrets"));
+    assert!(!diags.iter().any(|d| d.code == Code::Secrets));
 }
 
 #[test]

@@ -3,23 +3,27 @@
 
 use crate::common;
 
-use yml2sh::Target;
+use yml2sh::{Code, Target};
 
 /// The rewrite warnings each example must raise (and no other rewrite).
-const EXPECTED: &[(&str, &[&str])] = &[
+const EXPECTED: &[(&str, &[Code])] = &[
     ("basic-usage", &[]),
-    ("registry", &["docker-login-email"]),
-    ("elastic-beanstalk", &["docker-login-email"]),
-    ("kubernetes", &["docker-login-email"]),
+    ("registry", &[Code::DockerLoginEmail]),
+    ("elastic-beanstalk", &[Code::DockerLoginEmail]),
+    ("kubernetes", &[Code::DockerLoginEmail]),
     ("test-in-container", &[]),
-    ("docker-exec", &["docker-lxc-attach"]),
+    ("docker-exec", &[Code::DockerLxcAttach]),
     ("layer-caching", &[]),
-    ("docker0", &["docker0-bridge"]),
-    ("project-docker-elasticsearch", &["docker-login-email"]),
+    ("docker0", &[Code::Docker0Bridge]),
+    ("project-docker-elasticsearch", &[Code::DockerLoginEmail]),
     ("project-docker-hello-google", &[]),
 ];
 
-const REWRITES: &[&str] = &["docker-login-email", "docker-lxc-attach", "docker0-bridge"];
+const REWRITES: &[Code] = &[
+    Code::DockerLoginEmail,
+    Code::DockerLxcAttach,
+    Code::Docker0Bridge,
+];
 
 #[test]
 fn seed_examples_lower_with_their_rewrites() {
@@ -41,7 +45,7 @@ fn seed_examples_lower_with_their_rewrites() {
         let source = common::read_source(&path);
         let out = yml2sh::compile(&source, &common::options(Target::Ir))
             .unwrap_or_else(|d| panic!("{stem} failed: {:?}", d.sorted()));
-        let mut got: Vec<&str> = out
+        let mut got: Vec<Code> = out
             .diagnostics
             .iter()
             .map(|d| d.code)
@@ -50,7 +54,9 @@ fn seed_examples_lower_with_their_rewrites() {
         got.dedup();
         assert_eq!(got, *want, "{stem}");
         assert!(
-            !out.diagnostics.iter().any(|d| d.code == "unknown-service"),
+            !out.diagnostics
+                .iter()
+                .any(|d| d.code == Code::UnknownService),
             "{stem}: a seed service no container serves"
         );
         settings.set_description(source.text.clone());

@@ -18,7 +18,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use serde::Serialize;
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::{Command, Ir, Pattern, PhaseKind, Step, WorkDir};
 use crate::source::Span;
 
@@ -402,7 +402,7 @@ impl Emitter<'_> {
                 Ok((s, warning)) => {
                     if let Some(w) = warning {
                         diags.push(
-                            Diagnostic::warning("unsupported-language", span, w)
+                            Diagnostic::warning(Code::UnsupportedLanguage, span, w)
                                 .with_label("not available on GitHub's ubuntu-latest"),
                         );
                     }
@@ -411,7 +411,7 @@ impl Emitter<'_> {
                 Err(why) => {
                     diags.push(
                         Diagnostic::warning(
-                            "unsupported-language",
+                            Code::UnsupportedLanguage,
                             span,
                             format!("{why}; the workflow uses the runner's default {name}"),
                         )
@@ -800,7 +800,7 @@ impl Emitter<'_> {
         if !secrets.is_empty() {
             diags.push(
                 Diagnostic::warning(
-                    "secrets",
+                    Code::Secrets,
                     secret_at,
                     format!(
                         "create {} GitHub secret{} before the workflow runs: {}",
@@ -816,7 +816,7 @@ impl Emitter<'_> {
         if !missing.is_empty() {
             diags.push(
                 Diagnostic::warning(
-                    "no-equivalent",
+                    Code::NoEquivalent,
                     missing_at,
                     format!(
                         "{} {} no GitHub Actions equivalent; the workflow leaves {} unset",

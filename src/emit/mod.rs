@@ -9,7 +9,7 @@ mod make;
 
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, Value};
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::Ir;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -60,7 +60,7 @@ pub fn emit(
         Ok(text) => Some(text),
         Err(e) => {
             diags.push(Diagnostic::error(
-                "io",
+                Code::Io,
                 None,
                 format!("internal error while writing the {target:?} output (a yml2sh bug): {e}"),
             ));

@@ -1,7 +1,7 @@
 //! Lower stage, first pass: [`Config`] → [`Ir`]. Decides phase order, pre/override/post,
 //! inference slots, modifier defaults and deployment conditions (spec §4–§6), once for every back-end.
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::*;
 use crate::parse::{CommandList, Config, DeploymentSection, EnvEntry, PhaseSection, Text};
 use crate::source::Source;
@@ -182,7 +182,7 @@ fn inferred_warning(phases: &[Phase], config: &Config, diags: &mut Diagnostics) 
     };
     diags.push(
         Diagnostic::warning(
-            "inferred-commands",
+            Code::InferredCommands,
             span,
             format!("no `override` in {list}: CircleCI would have inferred commands there from the project's files"),
         )
@@ -223,7 +223,7 @@ fn patterns(v: &[Text], diags: &mut Diagnostics) -> Vec<Pattern> {
             Err(why) => {
                 diags.push(
                     Diagnostic::error(
-                        "bad-regex",
+                        Code::BadRegex,
                         t.span,
                         format!("`{}` is not a usable regex: {why}", t.value),
                     )
@@ -257,7 +257,7 @@ impl Builder<'_> {
                 if list.commands.is_empty() {
                     diags.push(
                         Diagnostic::note(
-                            "empty-override",
+                            Code::EmptyOverride,
                             list.span,
                             format!("an empty `{kind}.override` runs nothing and turns off CircleCI's inferred {kind} commands"),
                         )
@@ -300,7 +300,7 @@ impl Builder<'_> {
                 if let Some(p) = m.parallel.as_ref().filter(|p| p.value) {
                     diags.push(
                         Diagnostic::error(
-                            "parallel-in-deployment",
+                            Code::ParallelInDeployment,
                             p.span,
                             "`parallel: true` is not allowed on deployment commands",
                         )
@@ -312,7 +312,7 @@ impl Builder<'_> {
             if c.text.value.trim().is_empty() {
                 diags.push(
                     Diagnostic::warning(
-                        "empty-command",
+                        Code::EmptyCommand,
                         c.text.span,
                         format!(
                             "an empty command in `{kind}.{}`; nothing runs for it",
@@ -391,7 +391,7 @@ impl Builder<'_> {
         if let Some(span) = d.codedeploy {
             diags.push(
                 Diagnostic::warning(
-                    "deployment-no-commands",
+                    Code::DeploymentNoCommands,
                     span,
                     format!("`codedeploy` in `deployment.{}` is CircleCI's built-in AWS deploy; yml2sh does not run it", d.name.value),
                 )

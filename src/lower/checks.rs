@@ -1,7 +1,7 @@
 //! Lower stage pass: checks on the whole IR that no single key shows (deployment overlaps,
 //! deployments that can never act, builds without tests).
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::{Ir, Pattern};
 
 pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
@@ -13,7 +13,7 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
         if d.commands.is_empty() && swallowed {
             diags.push(
                 Diagnostic::warning(
-                    "deployment-swallowed-commands",
+                    Code::DeploymentSwallowedCommands,
                     d.span,
                     format!(
                         "`deployment.{}` has no commands, and its branch or tag holds ` - `",
@@ -28,7 +28,7 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
         } else if d.commands.is_empty() {
             diags.push(
                 Diagnostic::warning(
-                    "deployment-no-commands",
+                    Code::DeploymentNoCommands,
                     d.span,
                     format!("`deployment.{}` has no commands; when it matches, nothing is deployed (and no later subsection runs)", d.name),
                 )
@@ -38,7 +38,7 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
         if d.branch.is_empty() && d.tag.is_empty() {
             diags.push(
                 Diagnostic::warning(
-                    "deployment-no-condition",
+                    Code::DeploymentNoCondition,
                     d.span,
                     format!(
                         "`deployment.{}` has neither `branch` nor `tag`, so it never runs",
@@ -60,7 +60,7 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
             if let Some(p) = shadowed {
                 diags.push(
                     Diagnostic::warning(
-                        "deployment-overlap",
+                        Code::DeploymentOverlap,
                         d.span,
                         format!(
                             "`deployment.{}` never runs for {p}: `deployment.{}` above matches it first",
@@ -78,7 +78,7 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
     if !test_runs_something {
         diags.push(
             Diagnostic::note(
-                "no-tests",
+                Code::NoTests,
                 None,
                 "the build runs no test command; CircleCI reported such builds as \"No Tests\"",
             )
@@ -100,7 +100,7 @@ fn circleci_paths(ir: &Ir, diags: &mut Diagnostics) {
         };
         diags.push(
             Diagnostic::warning(
-                "circleci-paths",
+                Code::CircleciPaths,
                 span,
                 format!("`{found}` is a path on CircleCI 1.0's machine (home `/home/ubuntu`, checkout `/home/ubuntu/<repo>`)"),
             )

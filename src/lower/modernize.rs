@@ -5,14 +5,14 @@
 
 use std::ops::Range;
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::{Ir, ShellCode};
 
 use super::shell::{self, Simple, Word};
 
 /// One rewrite rule: its diagnostic code, what the warning says, and the matcher.
 struct Rule {
-    code: &'static str,
+    code: Code,
     message: &'static str,
     /// The edits for one simple command of `text`, if it matches.
     edits: fn(&str, &Simple<'_>) -> Option<Vec<Edit>>,
@@ -20,17 +20,17 @@ struct Rule {
 
 const RULES: &[Rule] = &[
     Rule {
-        code: "docker-login-email",
+        code: Code::DockerLoginEmail,
         message: "`docker login --email` was removed from Docker; yml2sh drops it, and passes the password on stdin where nothing else feeds it",
         edits: login,
     },
     Rule {
-        code: "docker-lxc-attach",
+        code: Code::DockerLxcAttach,
         message: "the `lxc-attach` workaround for 1.0's missing `docker exec` needs LXC and root; yml2sh runs `docker exec`",
         edits: lxc_attach,
     },
     Rule {
-        code: "docker0-bridge",
+        code: Code::Docker0Bridge,
         message: "looking up the `docker0` address is 1.0's way to reach the host from a container; yml2sh uses `host-gateway` (Docker 20.10 or later)",
         edits: docker0,
     },

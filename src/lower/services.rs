@@ -11,7 +11,7 @@
 //! - No container command or arguments: GitHub `services:` cannot set them, so everything goes
 //!   through image variables and an `init` run inside the container once it is ready.
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::{Container, Ir};
 
 /// A service name CircleCI 1.0 knew, and how a container mimics it.
@@ -308,7 +308,7 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
                 if s.container.is_none() {
                     diags.push(
                         Diagnostic::warning(
-                            "unknown-service",
+                            Code::UnknownService,
                             s.span,
                             format!("no container stands in for the `{}` service", s.name),
                         )
@@ -332,7 +332,7 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
                 };
                 diags.push(
                     Diagnostic::warning(
-                        "unknown-service",
+                        Code::UnknownService,
                         s.span,
                         format!(
                             "`{}` is not a CircleCI 1.0 service; yml2sh does not start it",

@@ -4,7 +4,7 @@
 use indexmap::IndexMap;
 
 use super::yaml::{Node, Style, Value};
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::source::Span;
 
 /// A value and where it was written.
@@ -133,7 +133,7 @@ pub(super) fn build(root: &Node, diags: &mut Diagnostics) -> Option<Config> {
     let errors_before = diags.iter().filter(|d| d.is_error()).count();
     if root.is_null() {
         diags.push(Diagnostic::error(
-            "empty-file",
+            Code::EmptyFile,
             root.span,
             "the file holds no configuration",
         ));
@@ -142,7 +142,7 @@ pub(super) fn build(root: &Node, diags: &mut Diagnostics) -> Option<Config> {
     let Some(top) = map_entries(root, "the top level", diags) else {
         diags.push(
             Diagnostic::error(
-                "expected-map",
+                Code::ExpectedMap,
                 root.span,
                 format!("expected a mapping of sections at the top level, found a {}", root.kind()),
             )
@@ -182,7 +182,7 @@ pub(super) fn build(root: &Node, diags: &mut Diagnostics) -> Option<Config> {
             "teardown" => {
                 diags.push(
                     Diagnostic::warning(
-                        "undocumented-section",
+                        Code::UndocumentedSection,
                         key.span,
                         "`teardown` is not documented by CircleCI 1.0",
                     )
@@ -197,7 +197,7 @@ pub(super) fn build(root: &Node, diags: &mut Diagnostics) -> Option<Config> {
             "experimental" => {} // chat notification filters only (spec §3.10): nothing runs
             other => {
                 let mut d = Diagnostic::warning(
-                    "unknown-section",
+                    Code::UnknownSection,
                     key.span,
                     format!("unknown section `{other}`; CircleCI 1.0 ignored it"),
                 )
@@ -230,7 +230,7 @@ fn map_entries<'a>(
             _ => {
                 diags.push(
                     Diagnostic::warning(
-                        "unknown-key",
+                        Code::UnknownKey,
                         k.span,
                         format!("a key with no name in {what}; CircleCI ignored it"),
                     )
@@ -242,7 +242,7 @@ fn map_entries<'a>(
         if out.contains_key(&name) {
             diags.push(
                 Diagnostic::warning(
-                    "duplicate-key",
+                    Code::DuplicateKey,
                     k.span,
                     format!("`{name}` appears twice in {what}; CircleCI used the last one"),
                 )
@@ -257,7 +257,7 @@ fn map_entries<'a>(
     Some(out)
 }
 
-fn expected(code: &'static str, node: &Node, what: &str, context: &str) -> Diagnostic {
+fn expected(code: Code, node: &Node, what: &str, context: &str) -> Diagnostic {
     Diagnostic::error(
         code,
         node.span,
@@ -267,7 +267,7 @@ fn expected(code: &'static str, node: &Node, what: &str, context: &str) -> Diagn
 
 fn unknown_key(key: &Node, name: &str, section: &str, known: &[&str]) -> Diagnostic {
     let mut d = Diagnostic::warning(
-        "unknown-key",
+        Code::UnknownKey,
         key.span,
         format!("unknown key `{name}` in `{section}`; CircleCI 1.0 ignored it"),
     )
@@ -296,7 +296,7 @@ fn scalar(node: &Node, context: &str, diags: &mut Diagnostics) -> Option<Text> {
     match text(node) {
         Some(t) => Some(t),
         None => {
-            diags.push(expected("expected-string", node, "a string", context));
+            diags.push(expected(Code::ExpectedString, node, "a string", context));
             None
         }
     }
@@ -313,7 +313,7 @@ fn strings(node: &Node, context: &str, diags: &mut Diagnostics) -> Vec<Text> {
             .collect(),
         Value::Map(_) => {
             diags.push(expected(
-                "expected-list",
+                Code::ExpectedList,
                 node,
                 "a list of strings",
                 context,
@@ -330,7 +330,7 @@ fn boolean(node: &Node, context: &str, diags: &mut Diagnostics) -> Option<Locate
         Some("false" | "no" | "off" | "n") => false,
         _ => {
             diags.push(
-                expected("expected-bool", node, "`true` or `false`", context)
+                expected(Code::ExpectedBool, node, "`true` or `false`", context)
                     .with_label("not a boolean"),
             );
             return None;
@@ -348,7 +348,7 @@ fn machine(node: &Node, diags: &mut Diagnostics) -> Machine {
         return m;
     }
     let Some(entries) = map_entries(node, "`machine`", diags) else {
-        diags.push(expected("expected-map", node, "a mapping", "`machine`"));
+        diags.push(expected(Code::ExpectedMap, node, "a mapping", "`machine`"));
         return m;
     };
     let known = [
@@ -369,7 +369,7 @@ fn machine(node: &Node, diags: &mut Diagnostics) -> Machine {
             "post" => m.post = command_list(value, "machine.post", diags),
             "override" => diags.push(
                 Diagnostic::warning(
-                    "unsupported-override",
+                    Code::UnsupportedOverride,
                     key.span,
                     "`override` is not supported in `machine`; CircleCI ignored it",
                 )
@@ -395,7 +395,7 @@ fn machine(node: &Node, diags: &mut Diagnostics) -> Machine {
             | "deployment") => {
                 diags.push(
                     Diagnostic::warning(
-                        "phase-under-machine",
+                        Code::PhaseUnderMachine,
                         key.span,
                         format!("`{phase}` is nested under `machine:`; CircleCI ignored it there"),
                     )
@@ -415,7 +415,7 @@ fn language_version(key: &Node, value: &Node, lang: &str, diags: &mut Diagnostic
     if value.is_null() {
         diags.push(
             Diagnostic::warning(
-                "unknown-key",
+                Code::UnknownKey,
                 key.span,
                 format!("`machine.{lang}` has no `version`; the image default is used"),
             )
@@ -428,7 +428,7 @@ fn language_version(key: &Node, value: &Node, lang: &str, diags: &mut Diagnostic
     let entries = map_entries(value, &format!("`machine.{lang}`"), diags);
     let Some(entries) = entries else {
         diags.push(expected(
-            "expected-map",
+            Code::ExpectedMap,
             value,
             "a mapping with `version`",
             &format!("`machine.{lang}`"),
@@ -451,7 +451,7 @@ fn language_version(key: &Node, value: &Node, lang: &str, diags: &mut Diagnostic
     if lang == "go" {
         diags.push(
             Diagnostic::warning(
-                "unsupported-machine-key",
+                Code::UnsupportedMachineKey,
                 key.span,
                 "CircleCI 1.0 did not support selecting the Go version in `machine`",
             )
@@ -468,7 +468,7 @@ fn hosts(node: &Node, diags: &mut Diagnostics) -> Vec<(Text, Text)> {
     }
     let Some(entries) = map_entries(node, "`machine.hosts`", diags) else {
         diags.push(expected(
-            "expected-map",
+            Code::ExpectedMap,
             node,
             "a mapping of hostname to address",
             "`machine.hosts`",
@@ -492,7 +492,7 @@ fn hosts(node: &Node, diags: &mut Diagnostics) -> Vec<(Text, Text)> {
         if !good_name || !good_addr {
             diags.push(
                 Diagnostic::error(
-                    "bad-hosts",
+                    Code::BadHosts,
                     if good_name { addr.span } else { k.span },
                     format!(
                         "`{name}: {}` is not a hostname and an IP address",
@@ -543,7 +543,7 @@ fn environment(node: &Node, context: &str, diags: &mut Diagnostics) -> Vec<EnvEn
         Value::Scalar(s) => {
             diags.push(
                 Diagnostic::warning(
-                    "expected-map",
+                    Code::ExpectedMap,
                     node.span,
                     format!("`{context}` is a string, not a mapping; read as `NAME=value` words"),
                 )
@@ -602,7 +602,7 @@ fn check_env_name(name: &str, span: Span, diags: &mut Diagnostics) -> bool {
     }
     diags.push(
         Diagnostic::error(
-            "bad-env-name",
+            Code::BadEnvName,
             span,
             format!("`{name}` is not a valid environment variable name"),
         )
@@ -628,7 +628,7 @@ fn phase(
     }
     let Some(entries) = map_entries(node, &format!("`{name}`"), diags) else {
         let mut d = expected(
-            "expected-map",
+            Code::ExpectedMap,
             node,
             "a mapping with `pre`, `override` or `post`",
             &format!("`{name}`"),
@@ -647,9 +647,9 @@ fn phase(
             k if !allowed.contains(&k) && matches!(k, "pre" | "override") => diags.push(
                 Diagnostic::warning(
                     if k == "pre" {
-                        "unsupported-pre"
+                        Code::UnsupportedPre
                     } else {
-                        "unsupported-override"
+                        Code::UnsupportedOverride
                     },
                     key.span,
                     format!("`{k}` is not supported in `{name}`; CircleCI ignored it"),
@@ -689,7 +689,7 @@ fn command_list(node: &Node, context: &str, diags: &mut Diagnostics) -> Option<C
         Value::Scalar(s) => {
             diags.push(
                 Diagnostic::error(
-                    "string-as-list",
+                    Code::StringAsList,
                     node.span,
                     format!("`{context}` must be a list of commands, found a string"),
                 )
@@ -704,7 +704,7 @@ fn command_list(node: &Node, context: &str, diags: &mut Diagnostics) -> Option<C
         Value::Map(_) => {
             diags.push(
                 expected(
-                    "expected-list",
+                    Code::ExpectedList,
                     node,
                     "a list of commands",
                     &format!("`{context}`"),
@@ -721,7 +721,7 @@ fn command(item: &Node, context: &str, diags: &mut Diagnostics) -> Option<Comman
         _ if item.is_null() => {
             diags.push(
                 Diagnostic::warning(
-                    "empty-command",
+                    Code::EmptyCommand,
                     item.span,
                     format!("an empty command in `{context}`; nothing runs for it"),
                 )
@@ -735,7 +735,7 @@ fn command(item: &Node, context: &str, diags: &mut Diagnostics) -> Option<Comman
         }),
         Value::Seq(_) => {
             diags.push(expected(
-                "expected-string",
+                Code::ExpectedString,
                 item,
                 "a command",
                 &format!("an item of `{context}`"),
@@ -747,7 +747,7 @@ fn command(item: &Node, context: &str, diags: &mut Diagnostics) -> Option<Comman
                 let names: Vec<_> = pairs.iter().filter_map(|(k, _)| k.as_str()).collect();
                 let mis_indented = names.iter().skip(1).any(|n| MODIFIERS.contains(n));
                 let mut d = Diagnostic::error(
-                    "command-map",
+                    Code::CommandMap,
                     item.span,
                     format!(
                         "a command in `{context}` is a mapping with {} keys; a command takes one key, its text",
@@ -766,7 +766,7 @@ fn command(item: &Node, context: &str, diags: &mut Diagnostics) -> Option<Comman
             let Some(text) = text(k).filter(|_| !k.is_null()) else {
                 diags.push(
                     Diagnostic::error(
-                        "command-map",
+                        Code::CommandMap,
                         k.span,
                         format!("a command in `{context}` has no text"),
                     )
@@ -789,7 +789,7 @@ fn modifiers(node: &Node, context: &str, diags: &mut Diagnostics) -> Option<Modi
     let Some(entries) = map_entries(node, "the modifiers", diags) else {
         diags.push(
             Diagnostic::error(
-                "expected-map",
+                Code::ExpectedMap,
                 node.span,
                 format!(
                     "expected command modifiers in `{context}`, found a {}",
@@ -815,7 +815,7 @@ fn modifiers(node: &Node, context: &str, diags: &mut Diagnostics) -> Option<Modi
             "background" => m.background = boolean(value, "`background`", diags),
             other => {
                 let mut d = Diagnostic::warning(
-                    "unknown-modifier",
+                    Code::UnknownModifier,
                     key.span,
                     format!("unknown modifier `{other}`; CircleCI 1.0 ignored it"),
                 )
@@ -848,7 +848,7 @@ fn timeout(node: &Node, diags: &mut Diagnostics) -> Option<Located<u64>> {
         _ => {
             diags.push(
                 Diagnostic::error(
-                    "bad-timeout",
+                    Code::BadTimeout,
                     node.span,
                     format!("`timeout` must be a positive whole number of seconds, found `{raw}`"),
                 )
@@ -873,7 +873,7 @@ fn deployment(node: &Node, diags: &mut Diagnostics) -> Vec<DeploymentSection> {
     }
     let Some(entries) = map_entries(node, "`deployment`", diags) else {
         diags.push(
-            expected("expected-map", node, "a mapping of named subsections", "`deployment`")
+            expected(Code::ExpectedMap, node, "a mapping of named subsections", "`deployment`")
                 .with_help("write `deployment:`, then a name such as `production:`, then `branch:` and `commands:` under it"),
         );
         return vec![];
@@ -897,7 +897,7 @@ fn deployment(node: &Node, diags: &mut Diagnostics) -> Vec<DeploymentSection> {
         let ctx = format!("deployment.{}", d.name.value);
         let Some(fields) = map_entries(value, &format!("`{ctx}`"), diags) else {
             diags.push(expected(
-                "expected-map",
+                Code::ExpectedMap,
                 value,
                 "a mapping with `branch` and `commands`",
                 &format!("`{ctx}`"),
@@ -916,7 +916,7 @@ fn deployment(node: &Node, diags: &mut Diagnostics) -> Vec<DeploymentSection> {
                         .and_then(|n| scalar(n, "`heroku.appname`", diags));
                     if app.is_none() {
                         diags.push(expected(
-                            "expected-map",
+                            Code::ExpectedMap,
                             v,
                             "a mapping with `appname`",
                             &format!("`{ctx}.heroku`"),
@@ -939,7 +939,7 @@ fn general(node: &Node, diags: &mut Diagnostics) -> General {
         return g;
     }
     let Some(entries) = map_entries(node, "`general`", diags) else {
-        diags.push(expected("expected-map", node, "a mapping", "`general`"));
+        diags.push(expected(Code::ExpectedMap, node, "a mapping", "`general`"));
         return g;
     };
     for (name, (key, value)) in &entries {
@@ -950,7 +950,7 @@ fn general(node: &Node, diags: &mut Diagnostics) -> General {
                 }
                 let Some(b) = map_entries(value, "`general.branches`", diags) else {
                     diags.push(expected(
-                        "expected-map",
+                        Code::ExpectedMap,
                         value,
                         "a mapping with `only` or `ignore`",
                         "`general.branches`",
@@ -991,7 +991,7 @@ fn notify(node: &Node, diags: &mut Diagnostics) -> Vec<Text> {
     }
     let Some(entries) = map_entries(node, "`notify`", diags) else {
         diags.push(expected(
-            "expected-map",
+            Code::ExpectedMap,
             node,
             "a mapping with `webhooks`",
             "`notify`",
@@ -1007,7 +1007,7 @@ fn notify(node: &Node, diags: &mut Diagnostics) -> Vec<Text> {
         let Value::Seq(items) = &value.value else {
             if !value.is_null() {
                 diags.push(expected(
-                    "expected-list",
+                    Code::ExpectedList,
                     value,
                     "a list of `- url: …`",
                     "`notify.webhooks`",
@@ -1021,7 +1021,7 @@ fn notify(node: &Node, diags: &mut Diagnostics) -> Vec<Text> {
                 .and_then(|n| scalar(n, "a webhook `url`", diags));
             match url {
                 Some(u) => out.push(u),
-                None => diags.push(expected("expected-map", item, "`url: …`", "a webhook")),
+                None => diags.push(expected(Code::ExpectedMap, item, "`url: …`", "a webhook")),
             }
         }
     }

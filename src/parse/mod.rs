@@ -6,7 +6,7 @@ mod yaml;
 
 pub use config::*;
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::source::{Source, Span};
 
 /// Inputs above this are refused before parsing: no real circle.yml comes near it.
@@ -16,7 +16,7 @@ pub const MAX_INPUT_BYTES: usize = 10 * 1024 * 1024;
 pub fn parse(source: &Source, diags: &mut Diagnostics) -> Option<Config> {
     if source.text.len() > MAX_INPUT_BYTES {
         diags.push(Diagnostic::error(
-            "too-large",
+            Code::TooLarge,
             None,
             format!(
                 "`{}` is {} bytes; yml2sh reads files up to {} bytes",
@@ -31,7 +31,7 @@ pub fn parse(source: &Source, diags: &mut Diagnostics) -> Option<Config> {
         Ok(Some(root)) => root,
         Ok(None) => {
             diags.push(
-                Diagnostic::error("empty-file", Span::new(0, 0), "the file holds no configuration")
+                Diagnostic::error(Code::EmptyFile, Span::new(0, 0), "the file holds no configuration")
                     .with_help("a circle.yml is a mapping of sections such as `machine:`, `dependencies:` and `test:`"),
             );
             return None;

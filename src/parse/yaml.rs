@@ -15,6 +15,7 @@
 //! Two libyaml gaps are papered over without moving any offset the caller
 //! sees: a leading BOM, and bare `: value` entries (empty keys); see [`Source`].
 
+use crate::diagnostic::Code;
 use crate::source::Span;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -102,11 +103,11 @@ impl Node {
 pub(crate) struct YamlError {
     pub message: String,
     pub span: Span,
-    pub code: &'static str,
+    pub code: Code,
 }
 
 impl YamlError {
-    fn new(code: &'static str, message: impl Into<String>, span: Span) -> YamlError {
+    fn new(code: Code, message: impl Into<String>, span: Span) -> YamlError {
         YamlError {
             message: message.into(),
             span,
@@ -132,7 +133,7 @@ pub(crate) fn load(text: &str) -> Result<Option<Node>, YamlError> {
             Some(parser) => parser,
             None => {
                 return Err(YamlError::new(
-                    "yaml-syntax",
+                    Code::YamlSyntax,
                     "could not initialise the YAML parser",
                     Span::new(0, 0),
                 ))
@@ -351,7 +352,7 @@ impl Composer<'_> {
             .chars()
             .next()
             .map_or(start, |c| start + c.len_utf8());
-        YamlError::new("yaml-syntax", message, Span::new(start, end))
+        YamlError::new(Code::YamlSyntax, message, Span::new(start, end))
     }
 
     fn span(&self, event: &libyaml::Event) -> Span {
@@ -362,7 +363,7 @@ impl Composer<'_> {
     /// become a panic here.
     fn unexpected(&self, event: &libyaml::Event) -> YamlError {
         YamlError::new(
-            "yaml-syntax",
+            Code::YamlSyntax,
             format!("unexpected YAML event {:?}", event.kind),
             self.span(event),
         )
@@ -393,7 +394,7 @@ impl Composer<'_> {
             if !empty {
                 if root.is_some() {
                     return Err(YamlError::new(
-                        "multiple-documents",
+                        Code::MultipleDocuments,
                         "the file contains more than one YAML document; only one is allowed",
                         doc_span,
                     ));
@@ -513,7 +514,7 @@ impl Composer<'_> {
         // self-referencing alias is "unknown" here rather than a cycle.
         let Some(node) = self.anchors.get(anchor).cloned() else {
             return Err(YamlError::new(
-                "yaml-unknown-anchor",
+                Code::YamlUnknownAnchor,
                 format!(
                     "alias *{anchor} refers to an anchor &{anchor} that is not defined before it"
                 ),
@@ -531,7 +532,7 @@ impl Composer<'_> {
         self.produced = self.produced.saturating_add(nodes);
         if self.produced > MAX_NODES {
             return Err(YamlError::new(
-                "yaml-alias-bomb",
+                Code::YamlAliasBomb,
                 format!("aliases expand to more than {MAX_NODES} nodes"),
                 span,
             ));
@@ -574,7 +575,7 @@ fn properties(anchor: &Option<String>, tag: &Option<String>) -> usize {
 
 fn too_deep(span: Span) -> YamlError {
     YamlError::new(
-        "yaml-too-deep",
+        Code::YamlTooDeep,
         format!("YAML nesting is deeper than {MAX_DEPTH} levels"),
         span,
     )
@@ -1097,9 +1098,9 @@ mod tests {
     fn unknown_and_self_referencing_aliases() {
         let text = "a: *nope\n";
         let e = error(text);
-        assert_eq!(e.code, "yaml-unknown-anchor");
+        assert_eq!(e.code, Code::YamlUnknownAnchor);
         assert_eq!(at(text, e.span), "*nope");
-        assert_eq!(error("a: &x [*x]\n").code, "yaml-unknown-anchor");
+        assert_eq!(error("a: &x [*x]\n").code, Code::YamlUnknownAnchor);
     }
 
     #[test]
@@ -1116,7 +1117,7 @@ mod tests {
         let started = std::time::Instant::now();
         let e = error(&text);
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
-        assert_eq!(e.code, "yaml-alias-bomb");
+        assert_eq!(e.code, Code::YamlAliasBomb);
         assert_eq!(e.message, "aliases expand to more than 100000 nodes");
         assert!(
             at(&text, e.span).starts_with('*'),
@@ -1174,12 +1175,12 @@ odd:
         assert!(load(&ok).is_ok());
         let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
         let e = error(&deep);
-        assert_eq!(e.code, "yaml-too-deep");
+        assert_eq!(e.code, Code::YamlTooDeep);
         assert_eq!(e.span.start, MAX_DEPTH);
         // Unclosed and very deep: must stop at the limit, not overflow a stack.
-        assert_eq!(error(&"[".repeat(100_000)).code, "yaml-too-deep");
+        assert_eq!(error(&"[".repeat(100_000)).code, Code::YamlTooDeep);
         let block: String = (0..200).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
-        assert_eq!(error(&block).code, "yaml-too-deep");
+        assert_eq!(error(&block).code, Code::YamlTooDeep);
         // Aliases cannot be used to exceed the depth either.
         let half = 100;
         let nested = format!(
@@ -1189,20 +1190,20 @@ odd:
             "[".repeat(half),
             "]".repeat(half)
         );
-        assert_eq!(error(&nested).code, "yaml-too-deep");
+        assert_eq!(error(&nested).code, Code::YamlTooDeep);
     }
 
     #[test]
     fn syntax_errors() {
         let text = "a: b: c\n";
         let e = error(text);
-        assert_eq!(e.code, "yaml-syntax");
+        assert_eq!(e.code, Code::YamlSyntax);
         assert_eq!(e.message, "mapping values are not allowed in this context");
         assert_eq!(e.span, Span::new(4, 5));
 
         let text = "a: \"unclosed\nb: 1\n";
         let e = error(text);
-        assert_eq!(e.code, "yaml-syntax");
+        assert_eq!(e.code, Code::YamlSyntax);
         assert!(
             e.message.contains("found unexpected end of stream"),
             "{}",
@@ -1217,11 +1218,11 @@ odd:
 
         let text = "a:\n  b: 1\n c: 2\n";
         let e = error(text);
-        assert_eq!(e.code, "yaml-syntax");
+        assert_eq!(e.code, Code::YamlSyntax);
         assert!(e.span.end - e.span.start <= 1);
 
         let e = error("a: \u{1}\n");
-        assert_eq!(e.code, "yaml-syntax");
+        assert_eq!(e.code, Code::YamlSyntax);
         assert_eq!(e.span, Span::new(3, 4));
     }
 
@@ -1236,10 +1237,13 @@ odd:
         assert_eq!(parse("--- ~\n").kind(), "null");
         let text = "a: 1\n---\nb: 2\n";
         let e = error(text);
-        assert_eq!(e.code, "multiple-documents");
+        assert_eq!(e.code, Code::MultipleDocuments);
         assert_eq!(at(text, e.span), "---");
         assert_eq!(e.span.start, 5);
-        assert_eq!(error("---\na: 1\n---\nb: 2\n").code, "multiple-documents");
+        assert_eq!(
+            error("---\na: 1\n---\nb: 2\n").code,
+            Code::MultipleDocuments
+        );
     }
 
     #[test]
@@ -1288,7 +1292,7 @@ odd:
         // A misplaced colon is still a syntax error, at the colon.
         let text = "a:\n  b: |\n    x\n :\n";
         let e = error(text);
-        assert_eq!(e.code, "yaml-syntax");
+        assert_eq!(e.code, Code::YamlSyntax);
         assert_eq!(e.span.start, text.rfind(':').unwrap());
     }
 
