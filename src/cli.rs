@@ -1,6 +1,6 @@
 //! CLI stage: command-line arguments → a compilation, its output file and an exit code.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -141,7 +141,7 @@ fn compile(args: &CompileArgs) -> i32 {
         Err(e) => return report_failure(&e.0, e.1, &args.report),
     };
     if let Some(out) = &args.output {
-        if is_same_file(&args.file, out) {
+        if crate::output::is_same_file(&args.file, out) {
             eprintln!(
                 "error: refusing to write the output over the input `{}`",
                 out.display()
@@ -162,26 +162,11 @@ fn compile(args: &CompileArgs) -> i32 {
     match crate::compile(&source, &options) {
         Ok(output) => {
             print_diagnostics(&source, &output.diagnostics, &args.report);
-            let written = match &args.output {
-                Some(path) => write_atomically(path, &output.text, args.format == Target::Bash),
-                None => {
-                    let mut stdout = std::io::stdout().lock();
-                    stdout
-                        .write_all(output.text.as_bytes())
-                        .and_then(|()| stdout.flush())
-                }
-            };
-            match written {
+            let executable = args.format == Target::Bash;
+            match crate::output::write(args.output.as_deref(), &output.text, executable) {
                 Ok(()) => 0,
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
                 Err(e) => {
-                    let target = args
-                        .output
-                        .as_ref()
-                        .map_or("standard output".to_string(), |p| {
-                            format!("`{}`", p.display())
-                        });
-                    eprintln!("error: could not write {target}: {e}");
+                    eprintln!("error: {e}");
                     1
                 }
             }
@@ -258,49 +243,6 @@ fn read_source(path: &Path) -> Result<Source, Box<(Source, Diagnostic)>> {
         return Err(Box::new((Source::new(name, ""), d)));
     }
     crate::source_from_bytes(&name, bytes)
-}
-
-fn is_same_file(input: &Path, output: &Path) -> bool {
-    if input == Path::new("-") {
-        return false;
-    }
-    match (std::fs::canonicalize(input), std::fs::canonicalize(output)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
-}
-
-/// Temp file in the same directory, then rename: readers see the old file or the whole new one.
-fn write_atomically(path: &Path, text: &str, executable: bool) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("the output path names no file"))?;
-    let tmp = dir.join(format!(
-        ".{}.yml2sh-{}.tmp",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        drop(f);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = if executable { 0o755 } else { 0o644 };
-            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
-        }
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]

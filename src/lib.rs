@@ -6,6 +6,7 @@ pub mod diagnostic;
 pub mod emit;
 pub mod ir;
 pub mod lower;
+pub mod output;
 pub mod parse;
 pub mod render;
 pub mod source;
