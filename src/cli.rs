@@ -123,11 +123,8 @@ fn check(args: &CheckArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return report_failure(&e.0, e.1, &args.report),
     };
-    let result = crate::lower(&source, &Options::default());
-    let (diags, failed) = match result {
-        Ok((_, d)) => (d, false),
-        Err(d) => (d, true),
-    };
+    let diags = crate::check(&source, &Options::default());
+    let failed = diags.has_errors();
     print_diagnostics(&source, &diags, &args.report);
     if diags.is_empty() {
         eprintln!("{}: no problems found", source.name);
@@ -153,6 +150,7 @@ fn compile(args: &CompileArgs) -> i32 {
         target: args.format,
         lower: LowerOptions {
             verbatim: args.verbatim,
+            ..LowerOptions::default()
         },
         emit: EmitOptions {
             nodes: args.nodes,

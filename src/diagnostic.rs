@@ -107,6 +107,19 @@ impl Diagnostics {
         v
     }
 
+    /// Drops repeats (the same finding from two back-ends), keeping the first.
+    pub fn dedup(&mut self) {
+        let mut seen: Vec<Diagnostic> = Vec::with_capacity(self.items.len());
+        self.items.retain(|d| {
+            if seen.contains(d) {
+                false
+            } else {
+                seen.push(d.clone());
+                true
+            }
+        });
+    }
+
     pub fn extend(&mut self, other: Diagnostics) {
         self.items.extend(other.items);
     }
@@ -288,6 +301,9 @@ codes! {
     NoEquivalent = "no-equivalent",
         "CircleCI variables the config reads that GitHub Actions has no equivalent for",
         "set the variables in the workflow's `env:`";
+    HostChange = "host-change",
+        "a command that changes the machine it runs on (sudo, packages, /etc, ~/.circlerc)",
+        "CircleCI ran builds in a throwaway container; run build.sh in a container or VM to keep this machine as it is";
     Secrets = "secrets",
         "variables the config reads but never defines: GitHub secrets to create",
         "create the secrets in the repository's settings";

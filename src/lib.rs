@@ -57,6 +57,24 @@ pub fn compile(source: &Source, options: &Options) -> Result<Output, Diagnostics
     }
 }
 
+/// What `yml2sh check` reports: every diagnostic lowering and any back-end would give, and
+/// notes on commands that change the host, without writing anything.
+pub fn check(source: &Source, options: &Options) -> Diagnostics {
+    let mut options = options.clone();
+    options.lower.host_changes = true;
+    let (ir, mut diags) = match lower(source, &options) {
+        Ok(done) => done,
+        Err(diags) => return diags,
+    };
+    for target in [Target::Bash, Target::Make, Target::Github] {
+        let mut emitted = Diagnostics::default();
+        emit::emit(&ir, target, &options.emit, &mut emitted);
+        diags.extend(emitted);
+    }
+    diags.dedup();
+    diags
+}
+
 /// Reads input bytes into a [`Source`], refusing non-UTF-8 text with a located error.
 pub fn source_from_bytes(name: &str, bytes: Vec<u8>) -> Result<Source, Box<(Source, Diagnostic)>> {
     match String::from_utf8(bytes) {

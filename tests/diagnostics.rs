@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use yml2sh::{render, Code, Target};
+use yml2sh::{render, Code};
 
 /// Codes raised outside `tests/fixtures/err` (by the CLI, or tested where they arise).
 const ELSEWHERE: &[Code] = &[Code::Io, Code::TooLarge];
@@ -15,18 +15,8 @@ fn diagnostics_of(path: &std::path::Path) -> (yml2sh::Source, Vec<yml2sh::Diagno
         Ok(s) => s,
         Err(e) => return (e.0, vec![e.1]),
     };
-    let mut all = vec![];
-    for target in [Target::Ir, Target::Bash, Target::Make, Target::Github] {
-        let diags = match yml2sh::compile(&source, &common::options(target)) {
-            Ok(out) => out.diagnostics,
-            Err(d) => d,
-        };
-        for d in diags.sorted() {
-            if !all.contains(&d) {
-                all.push(d);
-            }
-        }
-    }
+    // What `yml2sh check` reports: lowering and every back-end.
+    let all = yml2sh::check(&source, &yml2sh::Options::default()).sorted();
     (source, all)
 }
 

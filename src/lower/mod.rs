@@ -2,6 +2,7 @@
 
 mod build;
 mod checks;
+pub(crate) mod host;
 mod modernize;
 pub(crate) mod pattern;
 pub(crate) mod services;
@@ -17,6 +18,8 @@ use crate::source::Source;
 pub struct LowerOptions {
     /// Keep commands exactly as written (no modernization rewrites).
     pub verbatim: bool,
+    /// Note the commands that change the machine they run on (`yml2sh check`).
+    pub host_changes: bool,
 }
 
 pub fn lower(
@@ -31,5 +34,8 @@ pub fn lower(
         modernize::run(&mut ir, diags);
     }
     checks::run(&mut ir, diags);
+    if options.host_changes {
+        host::run(source, &ir, diags);
+    }
     ir
 }

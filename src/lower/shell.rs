@@ -21,6 +21,8 @@ pub(crate) struct Simple<'a> {
     pub piped_in: bool,
     /// It has a `<` redirection of its own.
     pub stdin_redirected: bool,
+    /// The targets of its output redirections (`> f`, `>> f`, `&> f`), as written.
+    pub writes: Vec<Word<'a>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,9 +48,18 @@ pub(crate) fn simple_commands(text: &str) -> Option<Vec<Simple<'_>>> {
     let mut out = vec![];
     let mut cur = Simple::default();
     let mut redirect_target = false;
+    let mut redirect_out = false;
     for (tok, range) in toks {
         match tok {
-            Tok::Word if redirect_target => redirect_target = false,
+            Tok::Word if redirect_target => {
+                redirect_target = false;
+                if redirect_out {
+                    cur.writes.push(Word {
+                        raw: &text[range.clone()],
+                        range,
+                    });
+                }
+            }
             Tok::Word => {
                 let raw = &text[range.clone()];
                 if cur.words.is_empty() && KEYWORDS.contains(&raw) {
@@ -59,8 +70,13 @@ pub(crate) fn simple_commands(text: &str) -> Option<Vec<Simple<'_>>> {
             Tok::RedirIn => {
                 cur.stdin_redirected = true;
                 redirect_target = true;
+                redirect_out = false;
             }
-            Tok::RedirOut => redirect_target = true,
+            Tok::RedirOut => {
+                // `>&2` duplicates a descriptor: no file is written.
+                redirect_target = true;
+                redirect_out = !text[range.clone()].ends_with('&');
+            }
             Tok::Pipe | Tok::Sep => {
                 let piped = tok == Tok::Pipe;
                 if !cur.words.is_empty() {
@@ -327,6 +343,12 @@ mod tests {
         assert!(!s[0].piped_in);
         assert!(s[1].piped_in && s[1].stdin_redirected);
         assert_eq!(s[1].words.len(), 1);
+        fn raws<'a>(s: &Simple<'a>) -> Vec<&'a str> {
+            s.writes.iter().map(|w| w.raw).collect()
+        }
+        assert_eq!(raws(&s[1]), ["out"]);
+        let s = simple_commands("echo x >> ~/.circlerc 2>&1 >&2 &> \"log\"").unwrap();
+        assert_eq!(raws(&s[0]), ["~/.circlerc", "\"log\""]);
     }
 
     #[test]
