@@ -13,5 +13,6 @@ mod emit;
 mod exec;
 mod github;
 mod make;
+mod output;
 mod seed;
 mod stand_ins;
