@@ -78,38 +78,39 @@ pub fn github(source: &Source, diags: &[Diagnostic]) -> String {
     out
 }
 
-/// A JSON array with one object per diagnostic, keys always in the same order.
+/// One diagnostic as JSON: the fields `Diagnostic` serializes, then where it is in lines and
+/// columns (1-based, columns in characters; `null` when unlocated).
+#[derive(serde::Serialize)]
+struct JsonDiagnostic<'a> {
+    #[serde(flatten)]
+    diagnostic: &'a Diagnostic,
+    file: &'a str,
+    line: Option<usize>,
+    column: Option<usize>,
+    end_line: Option<usize>,
+    end_column: Option<usize>,
+}
+
+/// A JSON array with one object per line, keys always in the same order.
 pub fn json(source: &Source, diags: &[Diagnostic]) -> String {
     if diags.is_empty() {
         return "[]\n".to_owned();
     }
     let mut out = String::from("[\n");
     for (i, d) in diags.iter().enumerate() {
-        let (start, end) = match d.span {
-            Some(span) => (
-                Some(source.line_col(span.start)),
-                Some(source.line_col(span.end)),
-            ),
-            None => (None, None),
+        let start = d.span.map(|span| source.line_col(span.start));
+        let end = d.span.map(|span| source.line_col(span.end));
+        let object = JsonDiagnostic {
+            diagnostic: d,
+            file: &source.name,
+            line: start.map(|(line, _)| line),
+            column: start.map(|(_, column)| column),
+            end_line: end.map(|(line, _)| line),
+            end_column: end.map(|(_, column)| column),
         };
-        let number = |n: Option<usize>| n.map_or_else(|| "null".to_owned(), |n| n.to_string());
-        let string = |s: Option<&str>| s.map_or_else(|| "null".to_owned(), json_string);
-        let _ = write!(
-            out,
-            "  {{\"severity\":{},\"code\":{},\"message\":{},\"file\":{},\
-             \"line\":{},\"column\":{},\"end_line\":{},\"end_column\":{},\
-             \"label\":{},\"help\":{}}}",
-            json_string(d.severity.as_str()),
-            json_string(d.code.as_str()),
-            json_string(&d.message),
-            json_string(&source.name),
-            number(start.map(|(line, _)| line)),
-            number(start.map(|(_, column)| column)),
-            number(end.map(|(line, _)| line)),
-            number(end.map(|(_, column)| column)),
-            string(d.label.as_deref()),
-            string(d.help.as_deref()),
-        );
+        out.push_str("  ");
+        // Serializing plain strings, numbers and options into a String cannot fail.
+        out.push_str(&serde_json::to_string(&object).unwrap_or_default());
         out.push_str(if i + 1 < diags.len() { ",\n" } else { "\n" });
     }
     out.push_str("]\n");
@@ -253,29 +254,6 @@ fn github_message(s: &str) -> String {
 /// Escapes a workflow command's property value, per GitHub's `escapeProperty`.
 fn github_property(s: &str) -> String {
     github_message(s).replace(':', "%3A").replace(',', "%2C")
-}
-
-/// A JSON string literal (RFC 8259 §7): quotes, backslashes and control characters escaped.
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if c < '\u{20}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]
@@ -538,12 +516,13 @@ mod tests {
         assert_eq!(
             json(&src, &diags),
             "[\n  {\"severity\":\"warning\",\"code\":\"unknown-key\",\
-             \"message\":\"unknown key `overide` in `test`\",\"file\":\"circle.yml\",\
-             \"line\":5,\"column\":3,\"end_line\":5,\"end_column\":10,\
-             \"label\":\"not a key of `test`\",\"help\":\"did you mean `override`?\"},\n  \
-             {\"severity\":\"note\",\"code\":\"no-tests\",\"message\":\"n\",\"file\":\"circle.yml\",\
-             \"line\":null,\"column\":null,\"end_line\":null,\"end_column\":null,\
-             \"label\":null,\"help\":null}\n]\n"
+             \"span\":{\"start\":34,\"end\":41},\
+             \"message\":\"unknown key `overide` in `test`\",\
+             \"label\":\"not a key of `test`\",\"help\":\"did you mean `override`?\",\
+             \"file\":\"circle.yml\",\"line\":5,\"column\":3,\"end_line\":5,\"end_column\":10},\n  \
+             {\"severity\":\"note\",\"code\":\"no-tests\",\"span\":null,\"message\":\"n\",\
+             \"label\":null,\"help\":null,\"file\":\"circle.yml\",\
+             \"line\":null,\"column\":null,\"end_line\":null,\"end_column\":null}\n]\n"
         );
         assert_eq!(json(&src, &[]), "[]\n");
     }
@@ -556,7 +535,11 @@ mod tests {
             Span::new(6, 9),
             "q\"\\\n\r\t\u{8}\u{c}\u{1}\u{1f}é😀\u{7f}/",
         );
+        let message = d.message.clone();
         let out = json(&src, &[d]);
+        let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(parsed[0]["message"], message.as_str(), "round-trips");
+        assert_eq!(parsed[0]["file"], "a\"b\\c.yml");
         assert!(out.contains(r#""file":"a\"b\\c.yml""#), "{out}");
         assert!(
             out.contains(r#""message":"q\"\\\n\r\t\b\f\u0001\u001fé😀"#),
