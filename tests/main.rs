@@ -12,6 +12,7 @@ mod docker;
 mod emit;
 mod exec;
 mod github;
+mod ir_digests;
 mod make;
 mod output;
 mod seed;
