@@ -4,7 +4,21 @@
 # sources the exported circle.yml environment and ~/.circlerc, then cds to its directory.
 # State that must outlive one command (failures, stop flag, background pids) lives in files
 # under $Y2S_STATE, so a Makefile can drive the same functions one recipe line at a time.
+#
+# The contract: the names this file uses without defining them (src/emit/runtime.rs checks it).
+#   set by the data block (templates/build-data.sh.j2):
+#     Y2S_SOURCE Y2S_BUILD_SUBDIR Y2S_PHASES Y2S_BRANCHES_ONLY Y2S_BRANCHES_IGNORE
+#     Y2S_ARTIFACT_PATHS Y2S_NEEDS_DOCKER Y2S_NEEDS_CONTAINERS Y2S_SERVICE_NAMES
+#     Y2S_DEPLOYMENT_NAMES y2s_pick_deployment
+#   defined by the driver (build.sh.j2; the Makefile's runtime defines y2s_deployment_N only):
+#     y2s_plan y2s_list_deployments y2s_teardown y2s_deployment_N
+#   exported by the caller: Y2S_STATE Y2S_MAKEFILE Y2S_MAKE_PID (the Makefile),
+#     Y2S_HANGUP (the workflow's yml2sh-run)
 # ---------------------------------------------------------------------------------------------
+
+# The data block's settings, declared (not set) so that bash and shellcheck know them.
+declare -g Y2S_SOURCE Y2S_BUILD_SUBDIR Y2S_PHASES Y2S_NEEDS_DOCKER Y2S_NEEDS_CONTAINERS Y2S_SERVICE_NAMES
+declare -ga Y2S_BRANCHES_ONLY Y2S_BRANCHES_IGNORE Y2S_ARTIFACT_PATHS Y2S_DEPLOYMENT_NAMES
 
 y2s_color() {
   if [ -t 1 ] && [ -z "${NO_COLOR:-}" ] && [ "${TERM:-}" != dumb ]; then

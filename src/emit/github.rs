@@ -282,7 +282,7 @@ impl Emitter<'_> {
             } else {
                 "0".into()
             },
-            runtime: super::bash::RUNTIME,
+            runtime: super::runtime::RUNTIME,
             services: self.services(),
             build,
             deploy,

@@ -1,13 +1,14 @@
 //! Emit stage, Makefile back-end: [`Ir`] → a Makefile with one target per phase (view model +
-//! templates/Makefile.j2). It drives the bash back-end's runtime (templates/runtime.sh), written
-//! out at the start of a build, one recipe line per runtime call: one runtime, two drivers.
+//! templates/Makefile.j2). It drives the runtime build.sh carries (templates/runtime.sh, its calls
+//! from emit/runtime.rs), written out at the start of a build, one recipe line per runtime call:
+//! one runtime, two drivers.
 
 use std::collections::HashSet;
 
 use serde::Serialize;
 
-use super::bash::{build_data, builtin_calls, command_view, environment_file, phase_call, RUNTIME};
 use super::escape;
+use super::runtime::{build_data, builtin_calls, environment_file, phase_call, run_call, RUNTIME};
 use crate::ir::{Command, Deployment, Ir, OnFailure, PhaseKind, Step};
 
 pub(crate) const TEMPLATE: &str = include_str!("../../templates/Makefile.j2");
@@ -37,7 +38,7 @@ impl Line {
 
     /// `y2s_run LINE ARGS…` with the command's text as a block tagged with its line.
     fn run(c: &Command, prefix: &[String], tags: &mut Tags) -> Line {
-        let view = command_view(c);
+        let view = run_call(c);
         let mut words = prefix.to_vec();
         words.push("y2s_run".into());
         words.push(view.line.to_string());
@@ -95,7 +96,7 @@ struct View {
     version: String,
     source: String,
     runtime: &'static str,
-    /// The runtime data block shared with build.sh (bash::build_data).
+    /// The runtime data block shared with build.sh (runtime::build_data).
     data: String,
     phases: Vec<PhaseView>,
     deployments: Vec<DeploymentView>,

@@ -6,6 +6,7 @@ mod bash;
 pub(crate) mod escape;
 mod github;
 mod make;
+mod runtime;
 
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, Value};
 
