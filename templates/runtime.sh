@@ -151,13 +151,31 @@ y2s_selected() {
   return 1
 }
 
+# True when the current phase's built-in setup (environment, timezone, hosts, services, cache
+# restore) must run: its phase is selected, or --only selected a later phase that needs it.
+y2s_setup_wanted() {
+  y2s_selected "$Y2S_PHASE" && return 0
+  local p later=0
+  for p in $Y2S_PHASES; do
+    [ $later = 1 ] && y2s_selected "$p" && return 0
+    [ "$p" = "$Y2S_PHASE" ] && later=1
+  done
+  return 1
+}
+
 # y2s_phase NAME stop|continue all-nodes|node-0 home|build: what the phase's commands default to.
+# A phase --only leaves out gets its header only if its built-in setup runs (Y2S_PENDING); one
+# after a failed setup command says it is skipped, and so does each of its commands.
 y2s_phase() {
-  Y2S_PHASE=$1 Y2S_ON_FAILURE=$2 Y2S_NODES=$3 Y2S_DIR=$4
+  Y2S_PHASE=$1 Y2S_ON_FAILURE=$2 Y2S_NODES=$3 Y2S_DIR=$4 Y2S_PENDING=''
   case $Y2S_MODE in
     list) y2s_say "${Y2S_B}$1${Y2S_0}" ;;
     *)
-      if y2s_selected "$1"; then
+      if ! y2s_selected "$1"; then
+        Y2S_PENDING="(setup only: --only $Y2S_ONLY)"
+      elif y2s_stopped; then
+        printf '\n%s==> %s%s (skipped: %s)\n' "$Y2S_B" "$1" "$Y2S_0" "$(<"$Y2S_STATE/stopped")"
+      else
         printf '\n%s==> %s%s\n' "$Y2S_B" "$1" "$Y2S_0"
       fi
       ;;
@@ -165,6 +183,12 @@ y2s_phase() {
 }
 
 y2s_stopped() { [ -e "$Y2S_STATE/stopped" ] && [ "$Y2S_PHASE" != teardown ]; }
+
+# A command that does not run: said, and counted in the summary.
+y2s_skip() {
+  Y2S_SKIPPED=$((Y2S_SKIPPED + 1))
+  y2s_note "skipped${2:+ ($2)}: $1"
+}
 
 # Prints a command the way the log shows it: `$ ` before the first line, indented after.
 y2s_show() {
@@ -181,8 +205,8 @@ y2s_show() {
 
 y2s_record_failure() {
   printf '%s\t%s\t%s\t%s\n' "$Y2S_PHASE" "$1" "$2" "$3" >>"$Y2S_STATE/failed"
-  if [ "$Y2S_ON_FAILURE" = stop ]; then
-    : >"$Y2S_STATE/stopped"
+  if [ "$Y2S_ON_FAILURE" = stop ] && [ ! -e "$Y2S_STATE/stopped" ]; then
+    printf '%s\n' "$Y2S_PHASE failed at line $1" >"$Y2S_STATE/stopped"
   fi
 }
 
@@ -354,25 +378,31 @@ y2s_run() {
     [ "$timeout" = 600 ] || notes+=" timeout=${timeout}s"
     [ -z "$dir" ] || notes+=" pwd=$dir"
     [ $background = 0 ] || notes+=" background"
-    [ "$nodes" = all-nodes ] || notes+=" node-0-only"
+    # Which node runs it matters only when there is more than one.
+    [ "$nodes" = all-nodes ] || [ "${CIRCLE_NODE_TOTAL:-1}" = 1 ] || notes+=" node-0-only"
     [ ${#globs[@]} = 0 ] || notes+=" files=${globs[*]}"
     [ "$cmd" = "$title" ] || title+=" …"
     printf '  %-6s %s%s%s\n' "$line" "$title" "$Y2S_D" "${notes:+  [${notes# }]}$Y2S_0"
     return 0
   fi
-  y2s_selected "$Y2S_PHASE" || return 0
+  if ! y2s_selected "$Y2S_PHASE"; then
+    Y2S_UNSELECTED=$((Y2S_UNSELECTED + 1))
+    return 0
+  fi
   if y2s_stopped; then
+    y2s_skip "$title"
     return 0
   fi
   if [ "$nodes" = node-0 ] && [ "$CIRCLE_NODE_INDEX" != 0 ]; then
-    y2s_note "(node 0 only, this is node $CIRCLE_NODE_INDEX) skipped: $title"
+    y2s_skip "$title" "node 0 only, this is node $CIRCLE_NODE_INDEX"
     return 0
   fi
   if [ ${#globs[@]} -gt 0 ] && ! cmd=$(y2s_with_files "$cmd" "${globs[@]}"); then
-    y2s_note "(no files for node $CIRCLE_NODE_INDEX) skipped: $title"
+    y2s_skip "$title" "no files for node $CIRCLE_NODE_INDEX"
     return 0
   fi
   y2s_show "$cmd"
+  Y2S_RAN=$((Y2S_RAN + 1))
   if [ "$Y2S_MODE" = dry-run ]; then
     return 0
   fi
@@ -391,16 +421,33 @@ y2s_run() {
     printf '%s    timed out: no output for %ss (%ss)%s\n' "$Y2S_R" "$timeout" "$took" "$Y2S_0"
     y2s_record_failure "$line" "$title" "timed out after ${timeout}s without output"
   else
-    printf '%s    exit %s (%ss)%s\n' "$Y2S_R" "$Y2S_STATUS" "$took" "$Y2S_0"
-    y2s_record_failure "$line" "$title" "exit $Y2S_STATUS"
+    local why="exit $Y2S_STATUS"
+    # bash's status for a command it could not find (126: found but not executable).
+    [ "$Y2S_STATUS" != 127 ] || why+=": a command was not found on PATH"
+    [ "$Y2S_STATUS" != 126 ] || why+=": a command is not executable"
+    printf '%s    %s (%ss)%s\n' "$Y2S_R" "$why" "$took" "$Y2S_0"
+    y2s_record_failure "$line" "$title" "$why"
   fi
 }
 
-# CircleCI's own steps, as far as a local build can take them.
+# CircleCI's own steps, as far as a local build can take them: said when their phase runs.
 y2s_builtin() {
   [ "$Y2S_MODE" = list ] && { y2s_note "  ($1)"; return 0; }
   y2s_selected "$Y2S_PHASE" || return 0
   y2s_stopped && return 0
+  y2s_note "($1)"
+}
+
+# A built-in setup step (timezone, hosts, services, cache restore): said, then true when it is to
+# be done, also in a phase --only leaves out when a later selected phase needs it.
+y2s_setup() {
+  [ "$Y2S_MODE" = list ] && { y2s_note "  ($1)"; return 1; }
+  y2s_stopped && return 1
+  y2s_setup_wanted || return 1
+  if [ -n "$Y2S_PENDING" ]; then
+    printf '\n%s==> %s%s %s\n' "$Y2S_B" "$Y2S_PHASE" "$Y2S_0" "$Y2S_PENDING"
+    Y2S_PENDING=''
+  fi
   y2s_note "($1)"
 }
 
@@ -414,16 +461,14 @@ y2s_export_env() {
 }
 
 y2s_timezone() {
-  y2s_builtin "timezone $1: exported as TZ"
+  y2s_setup "timezone $1: exported as TZ" || return 0
   [ "$Y2S_MODE" = run ] || return 0
-  y2s_stopped && return 0
   printf 'export TZ=%q\n' "$1" >>"$Y2S_ENV_FILE"
 }
 
 y2s_hosts() {
-  y2s_builtin "hosts: $*"
+  y2s_setup "hosts: $*" || return 0
   [ "$Y2S_MODE" = run ] || return 0
-  y2s_stopped && return 0
   while [ $# -ge 2 ]; do
     if ! grep -qE "^[^#]*[[:space:]]$1([[:space:]]|\$)" /etc/hosts 2>/dev/null; then
       y2s_warn "machine.hosts: $1 is not in /etc/hosts; add it with: echo '$2 $1' | sudo tee -a /etc/hosts"
@@ -462,10 +507,8 @@ y2s_service() {
     esac
     shift 2
   done
-  y2s_builtin "service ${name#yml2sh-}: $image on port${ports[1]:+s} ${ports[*]}"
+  y2s_setup "service ${name#yml2sh-}: $image on port${ports[1]:+s} ${ports[*]}" || return 0
   [ "$Y2S_MODE" = run ] || return 0
-  y2s_selected "$Y2S_PHASE" || return 0
-  y2s_stopped && return 0
   local kv
   for kv in "${clients[@]}"; do
     printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}" >>"$Y2S_ENV_FILE"
@@ -539,9 +582,8 @@ y2s_cache_key() {
 
 y2s_restore_cache() {
   [ $# -gt 0 ] || return 0
-  y2s_builtin "restore cache${Y2S_CACHE_DIR:+ from $Y2S_CACHE_DIR}: $*"
+  y2s_setup "restore cache${Y2S_CACHE_DIR:+ from $Y2S_CACHE_DIR}: $*" || return 0
   [ "$Y2S_MODE" = run ] && [ -n "$Y2S_CACHE_DIR" ] || return 0
-  y2s_selected "$Y2S_PHASE" && ! y2s_stopped || return 0
   local dir from to
   for dir in "$@"; do
     from="$Y2S_CACHE_DIR/$(y2s_cache_key "$dir")"
@@ -604,18 +646,33 @@ y2s_copy_artifacts() {
   done
 }
 
+# The end of the log: each failure, then the outcome with its counts and time, the deployment's
+# result, and the exit status. Its status is the build's.
 y2s_summary() {
-  local phase line title why
+  local phase line title why failed=0 status=0 now counts
   printf '\n%s==> summary%s\n' "$Y2S_B" "$Y2S_0"
   if [ -s "$Y2S_STATE/failed" ]; then
     while IFS=$'\t' read -r phase line title why; do
       printf '%sFAILED%s  %-12s %s:%s  %s (%s)\n' "$Y2S_R" "$Y2S_0" "$phase" "$Y2S_SOURCE" "$line" "$title" "$why"
+      failed=$((failed + 1))
+      # A deployment that ran and failed.
+      [ "$phase" != deployment ] || [ -z "$Y2S_DEPLOYING" ] || Y2S_DEPLOY_RESULT="'$Y2S_DEPLOYING' failed"
     done <"$Y2S_STATE/failed"
-    printf '%sbuild failed%s\n' "$Y2S_R" "$Y2S_0"
-    return 1
+    status=1
   fi
-  printf '%sbuild succeeded%s\n' "$Y2S_G" "$Y2S_0"
-  return 0
+  printf -v now '%(%s)T' -1
+  counts="$Y2S_RAN ran, $failed failed, $Y2S_SKIPPED skipped"
+  [ "$Y2S_UNSELECTED" = 0 ] || counts+=", $Y2S_UNSELECTED not selected by --only"
+  if [ "$Y2S_MODE" = dry-run ]; then
+    y2s_say "dry run, nothing ran: ${counts/ ran, $failed failed,/ would run,}"
+  elif [ $status = 0 ]; then
+    printf '%sbuild succeeded%s: %s in %ss\n' "$Y2S_G" "$Y2S_0" "$counts" "$((now - Y2S_T0))"
+  else
+    printf '%sbuild failed%s: %s in %ss\n' "$Y2S_R" "$Y2S_0" "$counts" "$((now - Y2S_T0))"
+  fi
+  [ -z "$Y2S_DEPLOY_RESULT" ] || y2s_say "deployment: $Y2S_DEPLOY_RESULT"
+  y2s_say "exit status $status"
+  return $status
 }
 
 y2s_usage() {
@@ -664,11 +721,8 @@ y2s_interrupt() {
 }
 
 y2s_main() {
-  Y2S_MODE=run Y2S_ONLY='' Y2S_DEPLOY=0 Y2S_PROJECT_DIR='' Y2S_STATE='' Y2S_PHASE=''
-  Y2S_ON_FAILURE=stop Y2S_CURRENT='' Y2S_NODES=all-nodes Y2S_DIR=build Y2S_COUNT=0
-  # Defaults from the environment, so build.sh and the Makefile take the same settings.
-  Y2S_SERVICES=${YML2SH_SERVICES:-docker} Y2S_CACHE_DIR=${YML2SH_CACHE_DIR:-}
-  Y2S_NO_CACHE=${YML2SH_NO_CACHE:-0} Y2S_PROJECT_DIR=${YML2SH_PROJECT_DIR:-}
+  Y2S_MODE=run Y2S_DEPLOY=0 Y2S_STATE=''
+  y2s_defaults
   y2s_color
   while [ $# -gt 0 ]; do
     case $1 in
@@ -689,10 +743,7 @@ y2s_main() {
     esac
     shift
   done
-  local phase
-  for phase in ${Y2S_ONLY//,/ }; do
-    case " $Y2S_PHASES " in *" $phase "*) ;; *) y2s_die "--only: unknown phase '$phase' (phases: $Y2S_PHASES)" ;; esac
-  done
+  y2s_check_only
 
   if [ "$Y2S_MODE" = list ]; then
     y2s_plan
@@ -710,9 +761,32 @@ y2s_main() {
   y2s_finish
 }
 
+# The settings build.sh and the Makefile share, with their defaults from the environment
+# (YML2SH_*), so that both take the same settings.
+y2s_defaults() {
+  Y2S_PHASE='' Y2S_ON_FAILURE=stop Y2S_CURRENT='' Y2S_NODES=all-nodes Y2S_DIR=build Y2S_COUNT=0
+  Y2S_RAN=0 Y2S_SKIPPED=0 Y2S_UNSELECTED=0 Y2S_PENDING='' Y2S_DEPLOYING='' Y2S_DEPLOY_RESULT=''
+  Y2S_T0=0 Y2S_ONLY=${YML2SH_ONLY:-}
+  Y2S_SERVICES=${YML2SH_SERVICES:-docker} Y2S_CACHE_DIR=${YML2SH_CACHE_DIR:-}
+  Y2S_NO_CACHE=${YML2SH_NO_CACHE:-0} Y2S_PROJECT_DIR=${YML2SH_PROJECT_DIR:-}
+}
+
+# --only: known phases, and not without deployment when deployment is asked for.
+y2s_check_only() {
+  local phase
+  for phase in ${Y2S_ONLY//,/ }; do
+    case " $Y2S_PHASES " in *" $phase "*) ;; *) y2s_die "--only: unknown phase '$phase' (phases: $Y2S_PHASES)" ;; esac
+  done
+  if [ "$Y2S_DEPLOY" = 1 ] && ! y2s_selected deployment; then
+    y2s_die "--deploy with --only $Y2S_ONLY: deployment is not among those phases; add it (--only $Y2S_ONLY,deployment) or leave out --deploy"
+  fi
+}
+
 # The start of a build (shared with the Makefile driver, which owns $Y2S_STATE itself): the
 # project, CircleCI's variables, checks, the header. False when general.branches skips the branch.
 y2s_start() {
+  printf -v Y2S_T0 '%(%s)T' -1
+  y2s_check_only
   case $Y2S_SERVICES in docker | host) ;; *) y2s_die "services: '$Y2S_SERVICES' is neither docker nor host" ;; esac
   case $Y2S_NO_CACHE in 0 | '') Y2S_NO_CACHE=0 ;; *) Y2S_NO_CACHE=1 Y2S_CACHE_DIR='' ;; esac
   if [ -z "$Y2S_PROJECT_DIR" ]; then
@@ -744,6 +818,13 @@ y2s_start() {
   fi
   [ -d "$Y2S_BUILD_DIR" ] || y2s_die "the build directory $Y2S_BUILD_DIR (general.build_dir) does not exist"
   [ "$Y2S_MODE" = dry-run ] || y2s_note "artifacts: $CIRCLE_ARTIFACTS  test reports: $CIRCLE_TEST_REPORTS"
+  if [ -n "$Y2S_ONLY" ]; then
+    local p left=''
+    for p in $Y2S_PHASES; do
+      y2s_selected "$p" || left+="${left:+,} $p"
+    done
+    y2s_note "(--only $Y2S_ONLY: the commands of${left} do not run; the built-in setup of earlier phases does: environment, timezone, hosts, services, cache restore)"
+  fi
   return 0
 }
 
@@ -754,28 +835,46 @@ y2s_finish() {
   if [ "$Y2S_MODE" = run ] && [ ${#Y2S_ARTIFACT_PATHS[@]} -gt 0 ]; then
     y2s_copy_artifacts "${Y2S_ARTIFACT_PATHS[@]}"
   fi
-  [ "$Y2S_MODE" = run ] || return 0
   y2s_summary
 }
 
-# Deployment: only after a green build, only on node 0, the first matching subsection only.
+# Deployment: only after a green build, only on node 0, the first matching subsection only; and
+# nothing at all, not even a header, for a circle.yml without deployment.
 y2s_deploy() {
-  y2s_phase deployment stop node-0 build
-  y2s_selected deployment || return 0
-  local pick
-  pick=$(y2s_pick_deployment)
-  if [ -s "$Y2S_STATE/failed" ]; then
-    y2s_note "(no deployment: the build failed)"
-  elif [ "$CIRCLE_NODE_INDEX" != 0 ]; then
-    y2s_note "(no deployment on node $CIRCLE_NODE_INDEX: deployment runs on node 0)"
-  elif [ -z "$pick" ]; then
-    y2s_note "(no deployment subsection matches branch=${CIRCLE_BRANCH:-(none)} tag=${CIRCLE_TAG:-(none)} owner=$CIRCLE_PROJECT_USERNAME)"
-  elif [ "$Y2S_DEPLOY" = 0 ] && [ "$Y2S_MODE" = run ]; then
-    y2s_say "deployment '${Y2S_DEPLOYMENT_NAMES[pick]}' matches and would run; ${Y2S_DEPLOY_HINT:-pass --deploy to run it}"
-  else
-    y2s_say "deployment '${Y2S_DEPLOYMENT_NAMES[pick]}'"
-    "y2s_deployment_$pick"
+  Y2S_PHASE=deployment Y2S_ON_FAILURE=stop Y2S_NODES=node-0 Y2S_DIR=build Y2S_PENDING=''
+  [ ${#Y2S_DEPLOYMENT_NAMES[@]} -gt 1 ] || return 0
+  if ! y2s_selected deployment; then
+    Y2S_DEPLOY_RESULT='not run (not selected by --only)'
+    return 0
   fi
+  local pick name why=''
+  pick=$(y2s_pick_deployment)
+  name=${Y2S_DEPLOYMENT_NAMES[${pick:-0}]}
+  if [ -s "$Y2S_STATE/failed" ]; then
+    why='the build failed'
+  elif [ "$CIRCLE_NODE_INDEX" != 0 ]; then
+    why="deployment runs on node 0, this is node $CIRCLE_NODE_INDEX"
+  elif [ -z "$pick" ]; then
+    why="no subsection matches branch=${CIRCLE_BRANCH:-(none)} tag=${CIRCLE_TAG:-(none)} owner=$CIRCLE_PROJECT_USERNAME"
+  fi
+  if [ -n "$why" ]; then
+    printf '\n%s==> deployment%s (not run: %s)\n' "$Y2S_B" "$Y2S_0" "$why"
+    Y2S_DEPLOY_RESULT="not run ($why)"
+    return 0
+  fi
+  printf '\n%s==> deployment%s\n' "$Y2S_B" "$Y2S_0"
+  if [ "$Y2S_DEPLOY" = 0 ]; then
+    y2s_say "deployment '$name' matches and would run; ${Y2S_DEPLOY_HINT:-pass --deploy to run it}"
+    Y2S_DEPLOY_RESULT="'$name' matches; not run (${Y2S_DEPLOY_HINT:-pass --deploy to run it})"
+    return 0
+  fi
+  y2s_say "deployment '$name'"
+  if [ "$Y2S_MODE" = dry-run ]; then
+    Y2S_DEPLOY_RESULT="'$name' would run"
+  else
+    Y2S_DEPLOYING=$name Y2S_DEPLOY_RESULT="'$name' succeeded"
+  fi
+  "y2s_deployment_$pick"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -823,11 +922,9 @@ y2s_make_save() {
 # One recipe line: y2s_make_entry [--text ID] FUNCTION ARG..., with Y2S_STATE, Y2S_MAKEFILE and
 # Y2S_MAKE_PID exported by the Makefile. --text ID gives FUNCTION text block ID on standard input.
 y2s_make_entry() {
-  # The defaults of y2s_main: the Makefile passes no options.
-  Y2S_MODE=run Y2S_ONLY='' Y2S_DEPLOY=0 Y2S_PROJECT_DIR=${YML2SH_PROJECT_DIR:-} Y2S_PHASE='' Y2S_ON_FAILURE=stop
-  Y2S_CURRENT='' Y2S_NODES=all-nodes Y2S_DIR=build Y2S_COUNT=0
-  Y2S_SERVICES=${YML2SH_SERVICES:-docker} Y2S_CACHE_DIR=${YML2SH_CACHE_DIR:-}
-  Y2S_NO_CACHE=${YML2SH_NO_CACHE:-0}
+  # The defaults of y2s_main: the Makefile passes no options (YML2SH_* variables instead).
+  Y2S_MODE=run Y2S_DEPLOY=0
+  y2s_defaults
   y2s_color
   local text='' fn status
   if [ "${1:-}" = --text ] && [ $# -ge 2 ]; then
@@ -911,6 +1008,9 @@ y2s_make_deploy() {
     first) ;;
     *) Y2S_MAKE_WANT=$1 ;;
   esac
+  if [ "$Y2S_DEPLOY" = 1 ] && ! y2s_selected deployment; then
+    y2s_die "make deploy with YML2SH_ONLY=$Y2S_ONLY: deployment is not among those phases; add it or run make without deploy"
+  fi
   y2s_deploy
 }
 
@@ -918,6 +1018,7 @@ y2s_make_deploy() {
 y2s_make_choose() {
   if [ -n "$Y2S_MAKE_WANT" ] && [ "$1" != "$Y2S_MAKE_WANT" ]; then
     y2s_note "(not deployed: this target deploys '${Y2S_DEPLOYMENT_NAMES[Y2S_MAKE_WANT]}' only, and it is not the first match)"
+    Y2S_DEPLOYING='' Y2S_DEPLOY_RESULT="not run ('${Y2S_DEPLOYMENT_NAMES[Y2S_MAKE_WANT]}' is not the first match)"
     return 0
   fi
   printf '%s\n' "$1" >"$Y2S_STATE/deploying"
