@@ -684,8 +684,9 @@ after a green build and only with --deploy.
 
 Options:
   --list                 list the phases and commands with their circle.yml lines; run nothing
-  --dry-run              print what would run, in order, with conditions resolved; run nothing
-  --only PHASE[,PHASE]   run only these phases: $Y2S_PHASES
+  --dry-run              print what the same call without --dry-run would run; run nothing
+  --only PHASE[,PHASE]   run only these phases' commands (earlier phases' built-in setup, such
+                         as services and the cache, still runs): $Y2S_PHASES
   --deploy               run the first matching deployment subsection after a green build
   --project-dir DIR      the checkout to build (default: the git top level of the current directory)
   --services=host        use services already running here instead of starting containers

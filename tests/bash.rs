@@ -97,13 +97,14 @@ fn help_list_and_dry_run_run_nothing() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("build.sh");
     std::fs::write(&file, script).unwrap();
-    let run = |args: &[&str]| {
+    let run_env = |args: &[&str], env: &[(&str, &str)]| {
         let out = Command::new("bash")
             .arg(&file)
             .args(args)
             .current_dir(&dir)
             .env("NO_COLOR", "1")
             .env("CIRCLE_BRANCH", "release-1")
+            .envs(env.iter().copied())
             .output()
             .unwrap();
         (
@@ -112,6 +113,7 @@ fn help_list_and_dry_run_run_nothing() {
                 + &String::from_utf8_lossy(&out.stderr),
         )
     };
+    let run = |args: &[&str]| run_env(args, &[]);
     let (code, help) = run(&["--help"]);
     assert_eq!(code, Some(0));
     assert!(
@@ -122,10 +124,26 @@ fn help_list_and_dry_run_run_nothing() {
     assert_eq!(code, Some(0));
     assert!(list.contains("  3      echo test"), "{list}");
     assert!(
-        list.contains("  21     ./release.sh \"$CIRCLE_TAG\"  [timeout=1800s node-0-only]"),
+        list.contains("  21     ./release.sh \"$CIRCLE_TAG\"  [timeout=1800s]"),
         "{list}"
     );
+    // Which node runs a command is said only when there is more than one.
+    let (code, nodes) = run_env(&["--list"], &[("CIRCLE_NODE_TOTAL", "2")]);
+    assert_eq!(code, Some(0));
+    assert!(
+        nodes.contains("  21     ./release.sh \"$CIRCLE_TAG\"  [timeout=1800s node-0-only]"),
+        "{nodes}"
+    );
+    // Without --deploy the real run deploys nothing, and neither does the dry run say it would.
     let (code, dry) = run(&["--dry-run"]);
+    assert_eq!(code, Some(0), "{dry}");
+    assert!(
+        dry.contains("$ echo test")
+            && dry.contains("deployment 'staging' matches and would run; pass --deploy")
+            && !dry.contains("$ ./deploy.sh staging"),
+        "{dry}"
+    );
+    let (code, dry) = run(&["--dry-run", "--deploy"]);
     assert_eq!(code, Some(0), "{dry}");
     assert!(
         dry.contains("$ echo test")
@@ -133,7 +151,7 @@ fn help_list_and_dry_run_run_nothing() {
             && dry.contains("$ ./deploy.sh staging"),
         "{dry}"
     );
-    let (code, only) = run(&["--dry-run", "--only", "deployment"]);
+    let (code, only) = run(&["--dry-run", "--only", "deployment", "--deploy"]);
     assert_eq!(code, Some(0));
     assert!(
         !only.contains("$ echo test") && only.contains("$ ./deploy.sh staging"),
@@ -233,7 +251,7 @@ fn repository_name_falls_back_to_the_directory_and_build_numbers_count_up() {
 fn heroku_deploys_by_pushing_the_commit() {
     let (script, repo, home) = common::script_in_scratch("heroku", "ok/deployment.yml");
     common::git(&repo, &["checkout", "-q", "-b", "feature-x"]);
-    let (code, out) = bash_in(&script, &repo, &home, &["--dry-run"]);
+    let (code, out) = bash_in(&script, &repo, &home, &["--dry-run", "--deploy"]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("deployment 'heroku'")

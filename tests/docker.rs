@@ -112,6 +112,8 @@ fn run_target(
                 cmd.arg("deploy");
             } else if let Some(v) = a.strip_prefix("--services=") {
                 cmd.env("YML2SH_SERVICES", v);
+            } else if let Some(v) = a.strip_prefix("--only=") {
+                cmd.env("YML2SH_ONLY", v);
             } else if let Some(v) = a.strip_prefix("--cache-dir=") {
                 // Its own cache: the bash run must not have filled it.
                 cmd.env("YML2SH_CACHE_DIR", format!("{v}-make"));
@@ -434,6 +436,38 @@ fn services_host_mode_starts_nothing_but_exports() {
     assert_eq!(
         trace,
         "PGHOST=127.0.0.1 PGUSER=ubuntu PGDATABASE=circle_test\n"
+    );
+}
+
+#[test]
+fn only_test_still_starts_the_services_it_needs() {
+    let run = run(
+        "only-test",
+        "exec/services.yml",
+        None,
+        &["--only=test"],
+        &[],
+    );
+    let text = run.text();
+    assert_eq!(run.out.status.code(), Some(1), "{text}");
+    assert!(
+        run.calls
+            .iter()
+            .any(|c| c.starts_with("docker run -d --name"))
+            && run.calls.iter().any(|c| c.contains("redis:2.8")),
+        "{:#?}",
+        run.calls
+    );
+    // The test phase's commands see the services' variables, as in a whole build.
+    let trace = std::fs::read_to_string(run.repo.join("trace")).unwrap();
+    assert_eq!(
+        trace,
+        "PGHOST=127.0.0.1 PGUSER=ubuntu PGDATABASE=circle_test\n"
+    );
+    assert!(
+        text.contains("==> machine (setup only: --only test)")
+            && text.contains("(--only test: the commands of machine, checkout, dependencies, database, compile, deployment, teardown do not run;"),
+        "{text}"
     );
 }
 

@@ -318,7 +318,15 @@ fn every_test_command_runs_and_the_build_fails_at_the_end() {
         failed[1].contains(":5") && failed[1].contains("exit 2"),
         "{failed:?}"
     );
-    assert!(out.stdout.contains("no deployment: the build failed"));
+    assert!(
+        out.stdout
+            .contains("==> deployment (not run: the build failed)")
+            && out
+                .stdout
+                .contains("\ndeployment: not run (the build failed)\n"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -701,5 +709,188 @@ fn tilde_pwd_and_globs_with_spaces() {
             ],
             ..CASE
         },
+    );
+}
+
+/// The lines of a run that say what runs: the log without the command's own progress notes
+/// (`    (0s)`, services ready…), the artifacts line (a real run's folders) and the summary.
+fn plan_lines(out: &str) -> Vec<String> {
+    out.lines()
+        .take_while(|l| *l != "==> summary")
+        .filter(|l| !l.starts_with("    (") && !l.starts_with("artifacts: "))
+        // Two scratch repositories: their commits differ by the clock.
+        .map(|l| l.split(" sha=").next().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn dry_run_shows_line_for_line_what_the_run_runs() {
+    for (name, fixture, deploy) in [
+        ("dry-order", "order.yml", false),
+        ("dry-deploy", "deployment.yml", false),
+        ("dry-deploy-deploy", "deployment.yml", true),
+        ("dry-setup", "environment.yml", false),
+    ] {
+        let case = Case {
+            fixture,
+            deploy,
+            ..CASE
+        };
+        let real = run_bash(name, &case, &[]);
+        let dry = run_bash(&format!("{name}-dry"), &case, &["--dry-run"]);
+        assert_eq!(real.status, 0, "{name}: {}", real.stdout);
+        assert!(
+            dry.trace.is_empty(),
+            "{name}: the dry run ran {:?}",
+            dry.trace
+        );
+        assert_eq!(
+            plan_lines(&dry.stdout),
+            plan_lines(&real.stdout),
+            "{name}: the dry run and the run differ\n--- dry:\n{}\n--- run:\n{}",
+            dry.stdout,
+            real.stdout
+        );
+        // Deployment commands show only when they would run, i.e. with --deploy.
+        assert_eq!(
+            dry.stdout.contains("$ echo \"deploy main\""),
+            deploy && fixture == "deployment.yml",
+            "{name}: {}",
+            dry.stdout
+        );
+        assert!(
+            dry.stdout.contains("\ndry run, nothing ran: ")
+                && dry.stdout.ends_with("exit status 0\n"),
+            "{name}: {}",
+            dry.stdout
+        );
+    }
+}
+
+#[test]
+fn skipped_commands_are_listed_and_counted_in_the_summary() {
+    let out = check(
+        "truth-skipped",
+        &Case {
+            fixture: "setup-failure.yml",
+            deploy: true,
+            status: 1,
+            trace: &["dep-1", "teardown"],
+            ..CASE
+        },
+    );
+    for o in [&out, out.make.as_deref().unwrap()] {
+        let text = &o.stdout;
+        for line in [
+            "skipped: echo \"dep-3 must not run\" >> \"$TRACE\"",
+            "==> database (skipped: dependencies failed at line 4)",
+            "==> test (skipped: dependencies failed at line 4)",
+            "skipped: echo \"test must not run\" >> \"$TRACE\"",
+            "==> deployment (not run: the build failed)",
+            "deployment: not run (the build failed)",
+            "exit status 1",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "no line {line:?} in:\n{text}"
+            );
+        }
+        assert!(
+            text.lines().any(
+                |l| l.starts_with("build failed: 3 ran, 1 failed, 2 skipped in ")
+                    && l.ends_with('s')
+            ),
+            "{text}"
+        );
+        // No phase header without a word after a failure.
+        assert!(
+            !text.lines().any(|l| l == "==> database" || l == "==> test"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn summary_of_a_green_build_and_no_deployment_section_without_deployment() {
+    let out = run_both(
+        "truth-green",
+        &Case {
+            fixture: "order.yml",
+            ..CASE
+        },
+        &[],
+    );
+    assert_eq!((out.status, out.trace.len()), (0, 11), "{}", out.stdout);
+    for o in [&out, out.make.as_deref().unwrap()] {
+        let text = &o.stdout;
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("build succeeded: 11 ran, 0 failed, 0 skipped in ")),
+            "{text}"
+        );
+        assert!(!text.contains("deployment"), "{text}");
+        assert!(text.lines().any(|l| l == "exit status 0"), "{text}");
+    }
+}
+
+#[test]
+fn exit_127_says_not_found_on_path() {
+    let out = check(
+        "truth-127",
+        &Case {
+            fixture: "not-found.yml",
+            status: 1,
+            trace: &["after"],
+            ..CASE
+        },
+    );
+    for o in [&out, out.make.as_deref().unwrap()] {
+        assert!(
+            o.stdout
+                .contains("    exit 127: a command was not found on PATH (")
+                && o.stdout.contains(
+                    "yml2sh-no-such-command --version (exit 127: a command was not found on PATH)"
+                ),
+            "{}",
+            o.stdout
+        );
+    }
+}
+
+#[test]
+fn only_with_deploy_outside_it_is_refused() {
+    let case = Case {
+        fixture: "deployment.yml",
+        deploy: true,
+        ..CASE
+    };
+    let bash = run_bash("truth-only-deploy", &case, &["--only", "test"]);
+    assert_eq!(bash.status, 2, "{}", bash.stdout);
+    assert!(
+        bash.stdout.contains(
+            "--deploy with --only test: deployment is not among those phases; add it (--only test,deployment)"
+        ),
+        "{}",
+        bash.stdout
+    );
+    assert!(bash.trace.is_empty(), "{:?}", bash.trace);
+    let make = run_make(
+        "truth-only-deploy",
+        &Case {
+            env: &[("YML2SH_ONLY", "test")],
+            ..case
+        },
+    );
+    assert_ne!(make.status, 0, "{}", make.stdout);
+    assert!(
+        make.stdout
+            .contains("make deploy with YML2SH_ONLY=test: deployment is not among those phases"),
+        "{}",
+        make.stdout
+    );
+    assert!(
+        !make.trace.iter().any(|l| l.starts_with("deploy")),
+        "{:?}",
+        make.trace
     );
 }
