@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, Severity};
 use crate::emit::{EmitOptions, Target};
 use crate::lower::LowerOptions;
 use crate::parse::MAX_INPUT_BYTES;
@@ -30,35 +30,43 @@ Exit status: 0 success (warnings go to stderr), 1 errors in the input, 2 usage e
     version,
     about = "Compile a CircleCI 1.0 circle.yml into a bash script, a Makefile or a GitHub Actions workflow",
     after_help = EXAMPLES,
-    args_conflicts_with_subcommands = true
+    // Report flags are global (`yml2sh --message-format json check x.yml`), which clap's
+    // `args_conflicts_with_subcommands` would refuse: compile flags are refused in `run`.
+    subcommand_precedence_over_arg = true
 )]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
     compile: CompileArgs,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Check a circle.yml and print its diagnostics; write nothing else.
-    Check(CheckArgs),
-}
-
-#[derive(Args, Debug)]
-struct CheckArgs {
-    /// The circle.yml to read (`-` for standard input).
-    #[arg(default_value = "circle.yml")]
-    file: PathBuf,
     #[command(flatten)]
     report: ReportArgs,
 }
 
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Report every problem any back-end would find in one or more circle.yml; write nothing else.
+    Check(CheckArgs),
+}
+
+impl Command {
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Check(_) => "check",
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct CheckArgs {
+    /// The files to check (`-` for standard input); default: ./circle.yml, else ./circle.yaml.
+    files: Vec<PathBuf>,
+}
+
 #[derive(Args, Debug)]
 struct CompileArgs {
-    /// The circle.yml to read (`-` for standard input).
-    #[arg(default_value = "circle.yml")]
-    file: PathBuf,
+    /// The circle.yml to read (`-` for standard input); default: ./circle.yml, else ./circle.yaml.
+    file: Option<PathBuf>,
     /// What to write.
     #[arg(short = 'f', long, value_enum, default_value_t = Target::Bash)]
     format: Target,
@@ -71,25 +79,54 @@ struct CompileArgs {
     /// Parallel nodes (CircleCI set this in its web UI); the GitHub workflow runs a matrix of this size.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
     nodes: u32,
-    #[command(flatten)]
-    report: ReportArgs,
 }
 
+/// How findings are reported; accepted before or after a subcommand.
 #[derive(Args, Debug)]
 struct ReportArgs {
-    /// How diagnostics are printed on standard error.
-    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+    /// How diagnostics are printed.
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human, global = true)]
     message_format: MessageFormat,
     /// Colour in human diagnostics (auto: only on a terminal, and never with NO_COLOR set).
-    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
     color: Color,
+    /// Treat these as errors: `warnings` (every warning), `notes`, or a code such as `secrets`.
+    #[arg(short = 'D', long = "deny", value_name = "LINT", value_parser = parse_lint, global = true)]
+    deny: Vec<Lint>,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+/// What `--deny` makes an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lint {
+    Warnings,
+    Notes,
+    Code(Code),
+}
+
+fn parse_lint(s: &str) -> Result<Lint, String> {
+    match s {
+        "warnings" => Ok(Lint::Warnings),
+        "notes" => Ok(Lint::Notes),
+        _ => Code::from_name(s).map(Lint::Code).ok_or_else(|| {
+            format!(
+                "`{s}` is neither `warnings`, `notes` nor a diagnostic code (such as `secrets`)"
+            )
+        }),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum MessageFormat {
+    /// rustc-style, with the source line and a caret.
     Human,
+    /// One line each: `file:line:col: severity[code]: message`.
+    Short,
+    /// GitHub Actions workflow commands (annotations on the pull request's diff).
     Github,
+    /// A JSON array of objects.
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -112,33 +149,123 @@ pub fn main() -> i32 {
 }
 
 fn run(cli: Cli) -> i32 {
-    match cli.command {
-        Some(Command::Check(args)) => check(&args),
-        None => compile(&cli.compile),
+    if let Some(command) = &cli.command {
+        let c = &cli.compile;
+        let given = [
+            (c.file.is_some(), "FILE"),
+            (c.format != Target::Bash, "--format"),
+            (c.output.is_some(), "--output"),
+            (c.verbatim, "--verbatim"),
+            (c.nodes != 1, "--nodes"),
+        ];
+        if let Some((_, flag)) = given.iter().find(|(set, _)| *set) {
+            eprintln!(
+                "error: `{flag}` compiles a file and cannot be used with the `{}` subcommand\n\nFor more information, try '--help'.",
+                command.name()
+            );
+            return 2;
+        }
+    }
+    match &cli.command {
+        Some(Command::Check(args)) => check(args, &cli.report),
+        None => compile(&cli.compile, &cli.report),
     }
 }
 
-fn check(args: &CheckArgs) -> i32 {
-    let source = match read_source(&args.file) {
-        Ok(s) => s,
-        Err(e) => return report_failure(&e.0, e.1, &args.report),
-    };
-    let diags = crate::check(&source, &Options::default());
-    let failed = diags.has_errors();
-    print_diagnostics(&source, &diags, &args.report);
-    if diags.is_empty() {
-        eprintln!("{}: no problems found", source.name);
+/// `circle.yml` in the current directory, else `circle.yaml` when only that exists.
+fn default_input() -> PathBuf {
+    let yml = PathBuf::from("circle.yml");
+    let yaml = PathBuf::from("circle.yaml");
+    if !yml.exists() && yaml.exists() {
+        yaml
+    } else {
+        yml
     }
+}
+
+/// Every file's diagnostics, each file once, in the order given; stdout is the report.
+fn check(args: &CheckArgs, report: &ReportArgs) -> i32 {
+    let paths = if args.files.is_empty() {
+        vec![default_input()]
+    } else {
+        args.files.clone()
+    };
+    let mut checked: Vec<(Source, Vec<Diagnostic>)> = vec![];
+    for path in &paths {
+        let (source, diags) = match read_source(path) {
+            Ok(source) => {
+                let diags = crate::check(&source, &Options::default());
+                (source, diags)
+            }
+            Err(e) => {
+                let mut diags = Diagnostics::default();
+                diags.push(e.1);
+                (e.0, diags)
+            }
+        };
+        let diags = deny(diags.sorted(), &report.deny);
+        checked.push((source, diags));
+    }
+    let failed = checked
+        .iter()
+        .any(|(_, ds)| ds.iter().any(Diagnostic::is_error));
+    let terminal = std::io::stdout().is_terminal();
+    let text = match report.message_format {
+        // People read each file's findings, or that it has none, in the order given.
+        MessageFormat::Human => checked
+            .iter()
+            .map(|(source, diags)| {
+                if diags.is_empty() {
+                    format!("{}: no problems found\n", source.name)
+                } else {
+                    render_files(
+                        std::slice::from_ref(&(source.clone(), diags.clone())),
+                        report,
+                        terminal,
+                    )
+                }
+            })
+            .collect(),
+        _ => render_files(&checked, report, terminal),
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = std::io::Write::write_all(&mut stdout, text.as_bytes());
     i32::from(failed)
 }
 
-fn compile(args: &CompileArgs) -> i32 {
-    let source = match read_source(&args.file) {
+/// Raises what `--deny` names to errors.
+fn deny(mut diags: Vec<Diagnostic>, lints: &[Lint]) -> Vec<Diagnostic> {
+    for d in &mut diags {
+        let denied = lints.iter().any(|l| match l {
+            Lint::Warnings => d.severity == Severity::Warning,
+            Lint::Notes => d.severity == Severity::Note,
+            Lint::Code(c) => d.code == *c,
+        });
+        if denied && d.severity != Severity::Error {
+            let by = if lints.contains(&Lint::Code(d.code)) {
+                format!("`--deny {}`", d.code.as_str())
+            } else {
+                format!("`--deny {}s`", d.severity.as_str())
+            };
+            d.severity = Severity::Error;
+            let note = format!("an error because of {by}");
+            d.help = Some(match d.help.take() {
+                Some(h) => format!("{h} ({note})"),
+                None => note,
+            });
+        }
+    }
+    diags
+}
+
+fn compile(args: &CompileArgs, report: &ReportArgs) -> i32 {
+    let file = args.file.clone().unwrap_or_else(default_input);
+    let source = match read_source(&file) {
         Ok(s) => s,
-        Err(e) => return report_failure(&e.0, e.1, &args.report),
+        Err(e) => return report_failure(&e.0, e.1, report),
     };
     if let Some(out) = &args.output {
-        if crate::output::is_same_file(&args.file, out) {
+        if crate::output::is_same_file(&file, out) {
             eprintln!(
                 "error: refusing to write the output over the input `{}`",
                 out.display()
@@ -159,7 +286,11 @@ fn compile(args: &CompileArgs) -> i32 {
     };
     match crate::compile(&source, &options) {
         Ok(output) => {
-            print_diagnostics(&source, &output.diagnostics, &args.report);
+            let diags = deny(output.diagnostics.sorted(), &report.deny);
+            print_diagnostics(&source, &diags, report);
+            if diags.iter().any(Diagnostic::is_error) {
+                return 1;
+            }
             let executable = args.format == Target::Bash;
             match crate::output::write(args.output.as_deref(), &output.text, executable) {
                 Ok(()) => 0,
@@ -170,40 +301,60 @@ fn compile(args: &CompileArgs) -> i32 {
             }
         }
         Err(diags) => {
-            print_diagnostics(&source, &diags, &args.report);
+            let diags = deny(diags.sorted(), &report.deny);
+            print_diagnostics(&source, &diags, report);
             1
         }
     }
 }
 
 fn report_failure(source: &Source, d: Diagnostic, report: &ReportArgs) -> i32 {
-    let mut diags = Diagnostics::default();
-    diags.push(d);
-    print_diagnostics(source, &diags, report);
+    print_diagnostics(source, &[d], report);
     1
 }
 
-fn print_diagnostics(source: &Source, diags: &Diagnostics, report: &ReportArgs) {
+/// Diagnostics of a compilation, on standard error (standard output holds the compiled text).
+fn print_diagnostics(source: &Source, diags: &[Diagnostic], report: &ReportArgs) {
     if diags.is_empty() {
         return;
     }
-    let sorted = diags.sorted();
-    let text = match report.message_format {
-        MessageFormat::Human => {
+    let files = [(source.clone(), diags.to_vec())];
+    eprint!(
+        "{}",
+        render_files(&files, report, std::io::stderr().is_terminal())
+    );
+}
+
+/// Renders several files' diagnostics in the chosen format: one document for JSON and SARIF.
+fn render_files(
+    files: &[(Source, Vec<Diagnostic>)],
+    report: &ReportArgs,
+    terminal: bool,
+) -> String {
+    let refs: Vec<(&Source, &[Diagnostic])> =
+        files.iter().map(|(s, d)| (s, d.as_slice())).collect();
+    match report.message_format {
+        MessageFormat::Json => render::json_files(&refs),
+        MessageFormat::Sarif => render::sarif(&refs),
+        format => {
             let color = match report.color {
                 Color::Always => true,
                 Color::Never => false,
                 Color::Auto => {
-                    std::io::stderr().is_terminal()
-                        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                 }
             };
-            render::human(source, &sorted, color)
+            let mut out = String::new();
+            for (source, diags) in refs {
+                out.push_str(&match format {
+                    MessageFormat::Short => render::short(source, diags),
+                    MessageFormat::Github => render::github(source, diags),
+                    _ => render::human(source, diags, color),
+                });
+            }
+            out
         }
-        MessageFormat::Github => render::github(source, &sorted),
-        MessageFormat::Json => render::json(source, &sorted),
-    };
-    eprint!("{text}");
+    }
 }
 
 /// Reads the input (or stdin for `-`), bounded in size, as UTF-8.

@@ -93,27 +93,161 @@ struct JsonDiagnostic<'a> {
 
 /// A JSON array with one object per line, keys always in the same order.
 pub fn json(source: &Source, diags: &[Diagnostic]) -> String {
-    if diags.is_empty() {
+    json_files(&[(source, diags)])
+}
+
+/// One line per diagnostic, `file:line:col: severity[code]: message`, for editors and grep.
+pub fn short(source: &Source, diags: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diags {
+        let at = match d.span {
+            Some(span) => {
+                let (line, col) = source.line_col(span.start);
+                format!("{}:{line}:{col}", source.name)
+            }
+            None => source.name.clone(),
+        };
+        // One line: a newline inside a message would start a line that looks like a finding.
+        let message = d.message.replace(['\n', '\r'], " ");
+        let _ = writeln!(
+            out,
+            "{at}: {}[{}]: {message}",
+            d.severity.as_str(),
+            d.code.as_str()
+        );
+    }
+    out
+}
+
+/// Several files' diagnostics as one JSON array (the objects of [`json`], in file order).
+pub fn json_files(files: &[(&Source, &[Diagnostic])]) -> String {
+    let mut lines = vec![];
+    for (source, diags) in files {
+        for d in *diags {
+            let start = d.span.map(|span| source.line_col(span.start));
+            let end = d.span.map(|span| source.line_col(span.end));
+            let object = JsonDiagnostic {
+                diagnostic: d,
+                file: &source.name,
+                line: start.map(|(line, _)| line),
+                column: start.map(|(_, column)| column),
+                end_line: end.map(|(line, _)| line),
+                end_column: end.map(|(_, column)| column),
+            };
+            // Serializing plain strings, numbers and options into a String cannot fail.
+            lines.push(format!(
+                "  {}",
+                serde_json::to_string(&object).unwrap_or_default()
+            ));
+        }
+    }
+    if lines.is_empty() {
         return "[]\n".to_owned();
     }
-    let mut out = String::from("[\n");
-    for (i, d) in diags.iter().enumerate() {
-        let start = d.span.map(|span| source.line_col(span.start));
-        let end = d.span.map(|span| source.line_col(span.end));
-        let object = JsonDiagnostic {
-            diagnostic: d,
-            file: &source.name,
-            line: start.map(|(line, _)| line),
-            column: start.map(|(_, column)| column),
-            end_line: end.map(|(line, _)| line),
-            end_column: end.map(|(_, column)| column),
-        };
-        out.push_str("  ");
-        // Serializing plain strings, numbers and options into a String cannot fail.
-        out.push_str(&serde_json::to_string(&object).unwrap_or_default());
-        out.push_str(if i + 1 < diags.len() { ",\n" } else { "\n" });
+    format!("[\n{}\n]\n", lines.join(",\n"))
+}
+
+/// A SARIF 2.1.0 log of several files' diagnostics, as GitHub code scanning ingests it: one
+/// rule per code met (id = the code, with its meaning and help), one result per diagnostic,
+/// each located in its file (unlocated ones at line 1: GitHub needs a location).
+pub fn sarif(files: &[(&Source, &[Diagnostic])]) -> String {
+    use crate::diagnostic::Code;
+    use serde_json::json;
+    let used: Vec<Code> = Code::ALL
+        .iter()
+        .copied()
+        .filter(|c| files.iter().any(|(_, ds)| ds.iter().any(|d| d.code == *c)))
+        .collect();
+    let rules: Vec<serde_json::Value> = used
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.as_str(),
+                "name": format!("{c:?}"),
+                "shortDescription": { "text": c.meaning() },
+                "fullDescription": { "text": c.meaning() },
+                "help": {
+                    "text": c.help(),
+                    "markdown": c.help(),
+                },
+                "properties": { "tags": ["circleci", "ci-config"] },
+            })
+        })
+        .collect();
+    let mut results = vec![];
+    for (source, diags) in files {
+        for d in *diags {
+            let (start, end) = match d.span {
+                Some(span) => (source.line_col(span.start), source.line_col(span.end)),
+                None => ((1, 1), (1, 1)),
+            };
+            let mut text = d.message.clone();
+            if let Some(help) = &d.help {
+                let _ = write!(text, "\nhelp: {help}");
+            }
+            let level = match d.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Note => "note",
+            };
+            let mut region = json!({ "startLine": start.0, "startColumn": start.1 });
+            if end > start {
+                region["endLine"] = json!(end.0);
+                region["endColumn"] = json!(end.1);
+            }
+            results.push(json!({
+                "ruleId": d.code.as_str(),
+                "ruleIndex": used.iter().position(|c| *c == d.code).unwrap_or(0),
+                "level": level,
+                "message": { "text": text },
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {
+                            "uri": sarif_uri(&source.name),
+                            "uriBaseId": "%SRCROOT%",
+                        },
+                        "region": region,
+                    }
+                }],
+            }));
+        }
     }
-    out.push_str("]\n");
+    let log = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "yml2sh",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "semanticVersion": env!("CARGO_PKG_VERSION"),
+                    "rules": rules,
+                }
+            },
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }]
+    });
+    let mut text = serde_json::to_string_pretty(&log).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// A file name as a relative URI reference: `/` kept, everything but unreserved bytes
+/// percent-encoded (RFC 3986), so `my dir/circle.yml` is `my%20dir/circle.yml`.
+fn sarif_uri(name: &str) -> String {
+    let mut out = String::new();
+    let name = name.strip_prefix("./").unwrap_or(name);
+    for b in name.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(b as char);
+            }
+            _ => {
+                let _ = write!(out, "%{b:02X}");
+            }
+        }
+    }
     out
 }
 

@@ -212,8 +212,12 @@ fn refuses_to_overwrite_the_input() {
 fn check_prints_diagnostics_only() {
     let out = yml2sh(&["check", "-"], Some("test:\n  overide:\n    - echo hi\n"));
     assert_eq!(out.status.code(), Some(0), "warnings do not fail check");
-    assert!(out.stdout.is_empty());
-    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.stderr.is_empty(),
+        "check's report is its standard output: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stdout);
     assert!(
         err.contains("warning[unknown-key]") && err.contains("did you mean `override`?"),
         "{err}"
@@ -228,13 +232,13 @@ fn json_and_github_message_formats() {
         &["check", "--message-format", "json", "-"],
         Some("test:\n  overide: []\n"),
     );
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = String::from_utf8_lossy(&out.stdout);
     assert!(err.contains("\"code\":\"unknown-key\""), "{err}");
     let out = yml2sh(
         &["check", "--message-format", "github", "-"],
         Some("test:\n  overide: []\n"),
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("::warning file=<stdin>,line=2,col=3"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("::warning file=<stdin>,line=2,col=3"));
 }
 
 #[test]
@@ -247,7 +251,7 @@ fn non_utf8_input_is_located() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not-utf8.yml:3:15"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not-utf8.yml:3:15"));
 }
 
 #[test]
@@ -258,7 +262,7 @@ fn oversized_input_is_refused_cleanly() {
     );
     let out = yml2sh(&["check", "-"], Some(&big));
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("too-large"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("too-large"));
 }
 
 #[test]
@@ -269,7 +273,7 @@ fn a_map_where_a_command_is_expected_is_a_located_error() {
         Some("test:\n  override:\n    - echo a: b\n"),
     );
     assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = String::from_utf8_lossy(&out.stdout);
     assert!(err.contains("error[expected-map]"), "{err}");
     assert!(err.contains("<stdin>:3:15"), "{err}");
     assert!(err.contains("quote the whole command"), "{err}");

@@ -5,6 +5,7 @@
 mod common;
 
 mod bash;
+mod check;
 mod cli;
 mod corpus;
 mod diagnostics;

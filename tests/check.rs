@@ -1,0 +1,400 @@
+//! `yml2sh check` as a reviewer's tool: many files in one run, `--deny`, every message format
+//! (SARIF validated by Microsoft's SARIF validator and the SARIF 2.1.0 schema, GitHub annotations
+//! parsed back), global flags before the subcommand.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Warnings (`unknown-key`, `inferred-commands`) and a note (`host-change`) in a block scalar.
+const WARNS: &str = "dependencies:\n  override:\n    - |\n      make deps\n      sudo apt-get install -y libpq-dev\ntest:\n  overide:\n    - make\n  override:\n    - make test\n";
+/// Nothing to say.
+const CLEAN: &str = "dependencies:\n  override:\n    - true\ndatabase:\n  override:\n    - true\ntest:\n  override:\n    - make test\n";
+/// An error (`bad-timeout`).
+const BROKEN: &str = "dependencies:\n  override:\n    - make deps\n\n\ntest:\n  override:\n    - ./run.sh:\n        timeout: soon\n";
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("yml2sh-check-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (file, text) in [
+        ("warns.yml", WARNS),
+        ("clean.yml", CLEAN),
+        ("broken.yml", BROKEN),
+    ] {
+        std::fs::write(dir.join(file), text).unwrap();
+    }
+    dir
+}
+
+fn yml2sh(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_yml2sh"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("yml2sh starts")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn many_files_in_one_run_with_mixed_outcomes() {
+    let dir = scratch("many");
+    let out = yml2sh(&dir, &["check", "clean.yml", "warns.yml", "broken.yml"]);
+    let text = stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an error in one file fails: {text}"
+    );
+    assert!(text.contains("clean.yml: no problems found"), "{text}");
+    assert!(text.contains("--> warns.yml:7:3"), "{text}");
+    assert!(text.contains("error[bad-timeout]"), "{text}");
+    assert!(text.contains("--> broken.yml:9:18"), "{text}");
+    // Files are reported in the order given.
+    let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s} in {text}"));
+    assert!(at("clean.yml:") < at("warns.yml:") && at("warns.yml:") < at("broken.yml:"));
+
+    // Warnings alone do not fail, unless denied.
+    let out = yml2sh(&dir, &["check", "clean.yml", "warns.yml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let out = yml2sh(&dir, &["check", "-D", "warnings", "clean.yml", "warns.yml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("error[unknown-key]"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("--deny warnings"), "{}", stdout(&out));
+    let out = yml2sh(&dir, &["check", "--deny", "warnings", "clean.yml"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "nothing to deny in a clean file"
+    );
+    // One code can be denied on its own; a name that is no code is a usage error.
+    let out = yml2sh(&dir, &["check", "-D", "unknown-key", "warns.yml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = yml2sh(&dir, &["check", "-D", "no-such-code", "warns.yml"]);
+    assert_eq!(out.status.code(), Some(2));
+    // A missing file is reported with the others, and fails the run.
+    let out = yml2sh(&dir, &["check", "clean.yml", "missing.yml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("cannot read `missing.yml`"));
+}
+
+#[test]
+fn deny_warnings_fails_a_compilation_too() {
+    let dir = scratch("deny-compile");
+    let out = yml2sh(&dir, &["-D", "warnings", "warns.yml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "nothing written when denied");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error[unknown-key]"));
+    assert_eq!(yml2sh(&dir, &["warns.yml"]).status.code(), Some(0));
+}
+
+#[test]
+fn global_flags_work_before_the_subcommand() {
+    let dir = scratch("global");
+    for args in [
+        &["--message-format", "json", "check", "warns.yml"][..],
+        &["check", "--message-format", "json", "warns.yml"][..],
+        &["check", "warns.yml", "--message-format=json"][..],
+    ] {
+        let out = yml2sh(&dir, args);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", stdout(&out)));
+        let codes: Vec<&str> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["code"].as_str().unwrap())
+            .collect();
+        assert!(codes.contains(&"unknown-key"), "{args:?}: {codes:?}");
+    }
+    let out = yml2sh(&dir, &["-D", "warnings", "check", "warns.yml"]);
+    assert_eq!(out.status.code(), Some(1));
+    // Compile flags mean nothing to check: refused, not ignored.
+    let out = yml2sh(&dir, &["-f", "make", "check", "warns.yml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`--format`"));
+}
+
+#[test]
+fn short_format_is_one_line_per_finding() {
+    let dir = scratch("short");
+    let out = yml2sh(
+        &dir,
+        &[
+            "check",
+            "--message-format",
+            "short",
+            "warns.yml",
+            "broken.yml",
+        ],
+    );
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines.contains(&"broken.yml:9:18: error[bad-timeout]: `timeout` must be a positive whole number of seconds, not `soon`")
+            || lines.iter().any(|l| l.starts_with("broken.yml:9:18: error[bad-timeout]: ")),
+        "{text}"
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("warns.yml:7:3: warning[unknown-key]: ")));
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("warns.yml:5:7: note[host-change]: ")));
+    assert!(!text.contains("-->"), "{text}");
+}
+
+#[test]
+fn json_is_one_array_for_all_files() {
+    let dir = scratch("json");
+    let out = yml2sh(
+        &dir,
+        &[
+            "check",
+            "--message-format",
+            "json",
+            "clean.yml",
+            "warns.yml",
+            "broken.yml",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = v.as_array().unwrap();
+    let files: Vec<&str> = items.iter().map(|d| d["file"].as_str().unwrap()).collect();
+    assert!(files.contains(&"warns.yml") && files.contains(&"broken.yml"));
+    assert!(!files.contains(&"clean.yml"));
+    let timeout = items.iter().find(|d| d["code"] == "bad-timeout").unwrap();
+    assert_eq!(
+        (timeout["line"].as_u64(), timeout["column"].as_u64()),
+        (Some(9), Some(18))
+    );
+    // A run with nothing to say is still a JSON document.
+    let out = yml2sh(&dir, &["check", "--message-format", "json", "clean.yml"]);
+    assert_eq!(stdout(&out), "[]\n");
+}
+
+/// `::level k=v,k=v::message` → (level, properties, message), undoing GitHub's escapes.
+fn parse_annotation(line: &str) -> (String, Vec<(String, String)>, String) {
+    let unescape = |s: &str| {
+        s.replace("%0D", "\r")
+            .replace("%0A", "\n")
+            .replace("%3A", ":")
+            .replace("%2C", ",")
+            .replace("%25", "%")
+    };
+    let rest = line.strip_prefix("::").expect("a workflow command");
+    let (head, message) = rest.split_once("::").expect("`::` before the message");
+    let (level, props) = head.split_once(' ').unwrap_or((head, ""));
+    let props = props
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').expect("k=v");
+            (k.to_string(), unescape(v))
+        })
+        .collect();
+    (level.to_string(), props, unescape(message))
+}
+
+#[test]
+fn github_annotations_parse_back() {
+    let dir = scratch("github");
+    std::fs::create_dir_all(dir.join("a,b")).unwrap();
+    std::fs::write(dir.join("a,b/circle.yml"), WARNS).unwrap();
+    let out = yml2sh(
+        &dir,
+        &[
+            "check",
+            "--message-format",
+            "github",
+            "broken.yml",
+            "a,b/circle.yml",
+        ],
+    );
+    let anns: Vec<_> = stdout(&out).lines().map(parse_annotation).collect();
+    let get = |props: &[(String, String)], k: &str| {
+        props
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    let (level, props, message) = anns
+        .iter()
+        .find(|(_, p, _)| get(p, "title").as_deref() == Some("bad-timeout"))
+        .expect("bad-timeout annotated");
+    assert_eq!(level, "error");
+    assert_eq!(get(props, "file").as_deref(), Some("broken.yml"));
+    assert_eq!(get(props, "line").as_deref(), Some("9"));
+    assert_eq!(get(props, "col").as_deref(), Some("18"));
+    assert!(message.contains("soon"), "{message}");
+    let (level, props, _) = anns
+        .iter()
+        .find(|(_, p, _)| get(p, "title").as_deref() == Some("host-change"))
+        .expect("host-change annotated");
+    assert_eq!(level, "notice");
+    assert_eq!(get(props, "line").as_deref(), Some("5"));
+    let (_, props, _) = anns
+        .iter()
+        .find(|(_, p, _)| get(p, "title").as_deref() == Some("unknown-key"))
+        .unwrap();
+    assert_eq!(get(props, "file").as_deref(), Some("a,b/circle.yml"));
+}
+
+/// The directory of npm's `@microsoft/sarif-multitool-linux` (the validator and the schema).
+fn sarif_multitool() -> PathBuf {
+    if let Some(dir) = std::env::var_os("YML2SH_SARIF_MULTITOOL") {
+        return PathBuf::from(dir);
+    }
+    let root = Command::new("npm")
+        .args(["root", "-g"])
+        .output()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .unwrap_or_default();
+    let pkg = "@microsoft/sarif-multitool-linux";
+    [
+        root.join(pkg),
+        root.join("@microsoft/sarif-multitool/node_modules").join(pkg),
+    ]
+    .into_iter()
+    .find(|d| d.join("Sarif.Multitool").exists())
+    .expect("the SARIF validator is installed (.ci/run: npm install -g @microsoft/sarif-multitool-linux)")
+}
+
+#[test]
+fn sarif_passes_the_sarif_validator_and_githubs_rules() {
+    let dir = scratch("sarif");
+    std::fs::create_dir_all(dir.join("my dir")).unwrap();
+    std::fs::write(dir.join("my dir/circle.yml"), WARNS).unwrap();
+    let out = yml2sh(
+        &dir,
+        &[
+            "check",
+            "--message-format",
+            "sarif",
+            "clean.yml",
+            "broken.yml",
+            "my dir/circle.yml",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let log: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = &log["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+    // Rule ids are our codes, with their meaning and help; each result points at its rule.
+    for r in results {
+        let rule = &rules[r["ruleIndex"].as_u64().unwrap() as usize];
+        assert_eq!(rule["id"], r["ruleId"]);
+        let code = yml2sh::Code::from_name(rule["id"].as_str().unwrap()).unwrap();
+        assert_eq!(rule["shortDescription"]["text"], code.meaning());
+        assert_eq!(rule["help"]["text"], code.help());
+        assert!(r["locations"][0]["physicalLocation"]["region"]["startLine"].is_u64());
+    }
+    let find = |code: &str| results.iter().find(|r| r["ruleId"] == code).unwrap();
+    let timeout = find("bad-timeout");
+    assert_eq!(timeout["level"], "error");
+    let loc = &timeout["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], "broken.yml");
+    assert_eq!(loc["region"]["startLine"], 9);
+    assert_eq!(loc["region"]["startColumn"], 18);
+    assert_eq!(find("host-change")["level"], "note");
+    assert_eq!(
+        find("unknown-key")["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "my%20dir/circle.yml"
+    );
+
+    let sarif = dir.join("check.sarif");
+    std::fs::write(&sarif, &out.stdout).unwrap();
+    let tool = sarif_multitool();
+    // The SARIF 2.1.0 schema, as the validator's package ships it.
+    let schema = Command::new("check-jsonschema")
+        .arg("--schemafile")
+        .arg(tool.join("sarif-2.1.0.json"))
+        .arg(&sarif)
+        .output()
+        .expect("check-jsonschema is installed (.ci/run installs it)");
+    assert!(
+        schema.status.success(),
+        "{}",
+        String::from_utf8_lossy(&schema.stdout)
+    );
+    // Microsoft's validator, with the rules GitHub code scanning applies on upload.
+    let report = dir.join("validation.sarif");
+    let validate = Command::new(tool.join("Sarif.Multitool"))
+        .args(["validate", "--rule-kind", "Gh;Sarif", "--output"])
+        .arg(&report)
+        .arg(&sarif)
+        .env("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT", "1")
+        .output()
+        .expect("the SARIF validator runs");
+    let said = String::from_utf8_lossy(&validate.stdout);
+    assert!(validate.status.success(), "{said}");
+    let findings: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let errors: Vec<_> = findings["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["level"] == "error")
+        .map(|r| r["message"].to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}\n{said}");
+    // The validator does read the file: a result without a location is refused.
+    let mut broken = log.clone();
+    broken["runs"][0]["results"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("locations");
+    std::fs::write(&sarif, serde_json::to_vec(&broken).unwrap()).unwrap();
+    let validate = Command::new(tool.join("Sarif.Multitool"))
+        .args([
+            "validate",
+            "--rule-kind",
+            "Gh;Sarif",
+            "--log",
+            "ForceOverwrite",
+            "--output",
+        ])
+        .arg(&report)
+        .arg(&sarif)
+        .env("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT", "1")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&validate.stdout).contains("error GH"),
+        "{}",
+        String::from_utf8_lossy(&validate.stdout)
+    );
+}
+
+#[test]
+fn circle_yaml_is_found_when_circle_yml_is_absent() {
+    let dir = std::env::temp_dir().join(format!("yml2sh-check-yaml-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("circle.yaml"), WARNS).unwrap();
+    let out = yml2sh(&dir, &["check"]);
+    assert!(
+        stdout(&out).contains("--> circle.yaml:7:3"),
+        "{}",
+        stdout(&out)
+    );
+    let out = yml2sh(&dir, &["-f", "ir"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("# yml2sh IR of circle.yaml"));
+    // circle.yml wins when both exist, as CircleCI read circle.yml.
+    std::fs::write(dir.join("circle.yml"), CLEAN).unwrap();
+    let out = yml2sh(&dir, &["check"]);
+    assert!(
+        stdout(&out).contains("circle.yml: no problems found"),
+        "{}",
+        stdout(&out)
+    );
+}
