@@ -1,5 +1,6 @@
 //! Every generated build.sh (ok fixtures, seed examples, the real corpus) passes `bash -n` and,
-//! for yml2sh's own code around the user's commands, `shellcheck -S style`.
+//! for yml2sh's own code around the user's commands, `shellcheck -S style`: the shared runtime
+//! once, inside one whole script, and every script's own part without it.
 
 use crate::common;
 
@@ -47,12 +48,10 @@ fn scripts_parse_with_bash_n() {
     }
 }
 
-#[test]
-fn scripts_pass_shellcheck() {
-    let (_, files) = scripts("shellcheck");
+fn shellcheck(files: &[PathBuf]) {
     let out = Command::new("shellcheck")
         .args(["-S", "style", "-s", "bash"])
-        .args(&files)
+        .args(files)
         .output()
         .expect("shellcheck is installed (.ci/run installs it)");
     assert!(
@@ -63,6 +62,53 @@ fn scripts_pass_shellcheck() {
             .take(6000)
             .collect::<String>()
     );
+}
+
+/// The shared runtime, shellchecked once inside one whole script (with its data block): it is
+/// the same text in every script, and checking it in each took most of the test suite's time.
+#[test]
+fn the_runtime_in_a_whole_script_passes_shellcheck() {
+    let (dir, files) = scripts("shellcheck-whole");
+    let whole = files
+        .iter()
+        .find(|f| f.to_string_lossy().ends_with("-deployment.sh"))
+        .expect("the deployment fixture compiles");
+    let dir_file = dir.join("whole.sh");
+    std::fs::copy(whole, &dir_file).unwrap();
+    shellcheck(&[dir_file]);
+}
+
+/// yml2sh's code around the user's commands in every script, with the runtime (checked once
+/// above) replaced by a function reading the variables the script sets for it.
+#[test]
+fn scripts_pass_shellcheck() {
+    let (_, files) = scripts("shellcheck");
+    let runtime = std::fs::read_to_string(common::root().join("templates/runtime.sh")).unwrap();
+    let reads: std::collections::BTreeSet<&str> = runtime
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("Y2S_"))
+        .collect();
+    for f in &files {
+        let script = std::fs::read_to_string(f).unwrap();
+        assert!(
+            script.contains(&runtime),
+            "{}: the runtime is not verbatim",
+            f.display()
+        );
+        let rest = script.replace(&runtime, "");
+        let mut stub = String::from("y2s_runtime_reads() {\n");
+        for name in &reads {
+            let assigned = [format!("\n{name}="), format!("\n{name}+=")]
+                .iter()
+                .any(|a| rest.contains(a.as_str()));
+            if assigned {
+                stub.push_str(&format!("  : \"${{{name}[*]}}\"\n"));
+            }
+        }
+        stub.push_str("}\n");
+        std::fs::write(f, script.replace(&runtime, &stub)).unwrap();
+    }
+    shellcheck(&files);
 }
 
 #[test]
