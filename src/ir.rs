@@ -345,6 +345,73 @@ pub struct Ir {
     /// that cannot provide a version can point at it.
     #[serde(skip)]
     pub language_spans: Vec<(String, Span)>,
+    /// `machine.<language>` versions and what can install them (the languages pass).
+    pub languages: Vec<Language>,
+    /// True when the build needs macOS: `machine.xcode`, or a command that runs Xcode's tools.
+    pub macos: bool,
+    /// Variables read and defined by each command, and the secrets (the vars pass).
+    pub vars: Variables,
+}
+
+/// A `machine.<language>` version and the release a maintained installer provides for it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Language {
+    pub name: String,
+    /// As written.
+    pub version: String,
+    /// The version to install (e.g. `5.6` for PHP `5.6.17`, `8` for `oraclejdk8`); `None` when no
+    /// maintained installer provides one (the `unsupported-language` warning says so).
+    pub install: Option<String>,
+    #[serde(skip)]
+    pub span: Option<Span>,
+}
+
+/// What the vars pass (lower/vars.rs) found.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Variables {
+    /// One entry per command, in [`Ir::commands`] order.
+    pub commands: Vec<CommandVars>,
+    /// By name, with where each is first read.
+    pub secrets: Vec<Secret>,
+    /// CircleCI 1.0 variables read that nothing provides (`CIRCLE_BUILD_IMAGE`, …), by name.
+    pub no_equivalent: Vec<String>,
+}
+
+impl Variables {
+    pub fn of(&self, id: usize) -> Option<&CommandVars> {
+        self.commands.iter().find(|c| c.id == id)
+    }
+
+    pub fn secret(&self, name: &str) -> Option<&Secret> {
+        self.secrets.iter().find(|s| s.name == name)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CommandVars {
+    /// [`Command::id`].
+    pub id: usize,
+    /// Upper-case variables its shell expands (text, `environment` values, `pwd`, and the
+    /// `machine.environment` values those name), in order of first reading.
+    pub reads: Vec<String>,
+    /// Names it sets: its `environment`, and assignments in its text.
+    pub defines: Vec<String>,
+    /// The CircleCI-provided variables among `reads` (spec §7.1).
+    pub circle: Vec<String>,
+    /// The secrets among `reads`.
+    pub secrets: Vec<String>,
+}
+
+/// A variable commands read that the config never defines and CircleCI never provided: 1.0 kept
+/// it in the project settings.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Secret {
+    /// As the commands read it.
+    pub name: String,
+    /// The name to store it under: `name`, unless GitHub refuses it (`GITHUB_*`).
+    pub stored_as: String,
+    #[serde(skip)]
+    pub span: Span,
 }
 
 impl Ir {
@@ -527,6 +594,19 @@ impl fmt::Display for Ir {
             for c in &d.commands {
                 write!(f, "  {c}")?;
             }
+        }
+        for s in &self.vars.secrets {
+            if s.stored_as == s.name {
+                writeln!(f, "secret {}", s.name)?;
+            } else {
+                writeln!(f, "secret {} stored as {}", s.name, s.stored_as)?;
+            }
+        }
+        for n in &self.vars.no_equivalent {
+            writeln!(f, "unset {n} (no equivalent)")?;
+        }
+        if self.macos {
+            writeln!(f, "macos")?;
         }
         if !self.teardown.is_empty() {
             writeln!(f, "teardown")?;

@@ -18,9 +18,8 @@ use std::collections::{BTreeSet, HashSet};
 
 use serde::Serialize;
 
-use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::diagnostic::Diagnostics;
 use crate::ir::{Command, Ir, Pattern, PhaseKind, Step, WorkDir};
-use crate::source::Span;
 
 use super::EmitOptions;
 
@@ -36,107 +35,6 @@ const UPLOAD: &str = "actions/upload-artifact@v6";
 /// The cache key: one cache per branch, falling back to any branch's (spec §10).
 const CACHE_PREFIX: &str = "circle-deps-${{ runner.os }}-";
 const CACHE_BRANCH: &str = "${{ github.head_ref || github.ref_name }}-";
-
-/// Spec §7.1 variables that yml2sh sets from GitHub's context (in the first step).
-const MAPPED: &[&str] = &[
-    "CI",
-    "CIRCLECI",
-    "CIRCLE_BRANCH",
-    "CIRCLE_TAG",
-    "CIRCLE_SHA1",
-    "CIRCLE_BUILD_NUM",
-    "CIRCLE_PROJECT_USERNAME",
-    "CIRCLE_PROJECT_REPONAME",
-    "CIRCLE_REPOSITORY_URL",
-    "CIRCLE_COMPARE_URL",
-    "CIRCLE_BUILD_URL",
-    "CIRCLE_USERNAME",
-    "CI_PULL_REQUESTS",
-    "CI_PULL_REQUEST",
-    "CIRCLE_PR_NUMBER",
-    "CIRCLE_PR_USERNAME",
-    "CIRCLE_PR_REPONAME",
-    "CIRCLE_ARTIFACTS",
-    "CIRCLE_TEST_REPORTS",
-    "CI_REPORTS",
-    "CIRCLE_NODE_TOTAL",
-    "CIRCLE_NODE_INDEX",
-    "HOME",
-    "LANG",
-    "PATH",
-    "GIT_ASKPASS",
-    "SSH_ASKPASS",
-    "GIT_LFS_SKIP_SMUDGE",
-    "DBUS_SESSION_BUS_ADDRESS",
-    "MAVEN_OPTS",
-    "ANDROID_HOME",
-];
-
-/// Spec §7.1 variables CircleCI provided that have no GitHub equivalent: left unset.
-const NO_EQUIVALENT: &[&str] = &[
-    "CIRCLE_PREVIOUS_BUILD_NUM",
-    "CIRCLE_BUILD_IMAGE",
-    "DISPLAY",
-    "CIRCLECI_PKG_DIR",
-    "NVM_DIR",
-    "PYENV_ROOT",
-    "PHPENV_ROOT",
-    "M2_HOME",
-    "GOPATH",
-    "GOROOT",
-    "RAILS_ENV",
-    "RACK_ENV",
-];
-
-/// Set by bash, the OS or the runner: never a secret.
-const SYSTEM: &[&str] = &[
-    "USER",
-    "LOGNAME",
-    "SHELL",
-    "PWD",
-    "OLDPWD",
-    "TERM",
-    "TMPDIR",
-    "HOSTNAME",
-    "HOSTTYPE",
-    "OSTYPE",
-    "MACHTYPE",
-    "UID",
-    "EUID",
-    "PPID",
-    "RANDOM",
-    "SECONDS",
-    "LINENO",
-    "IFS",
-    "PS1",
-    "PS2",
-    "PS4",
-    "BASH",
-    "BASHPID",
-    "BASH_SOURCE",
-    "BASH_VERSION",
-    "BASH_REMATCH",
-    "BASH_ENV",
-    "FUNCNAME",
-    "PIPESTATUS",
-    "REPLY",
-    "OPTARG",
-    "OPTIND",
-    "COLUMNS",
-    "LINES",
-    "SHLVL",
-    "EDITOR",
-    "PAGER",
-    "JAVA_HOME",
-    "LC_ALL",
-    "LC_CTYPE",
-    "LANGUAGE",
-    "TZ",
-    "EPOCHSECONDS",
-    "EPOCHREALTIME",
-    "SRANDOM",
-    "HISTFILE",
-];
 
 #[derive(Serialize)]
 struct View {
@@ -235,8 +133,6 @@ enum JobKind {
 struct Emitter<'a> {
     ir: &'a Ir,
     options: &'a EmitOptions,
-    /// Names the config defines (machine.environment, command environments, assignments).
-    defined: HashSet<String>,
 }
 
 pub(crate) fn emit(
@@ -244,11 +140,7 @@ pub(crate) fn emit(
     options: &EmitOptions,
     diags: &mut Diagnostics,
 ) -> Result<String, minijinja::Error> {
-    let e = Emitter {
-        ir,
-        options,
-        defined: defined_names(ir),
-    };
+    let e = Emitter { ir, options };
     let view = e.view(diags);
     let env = super::environment();
     let template = env.get_template(TEMPLATE_NAME)?;
@@ -262,10 +154,10 @@ impl Emitter<'_> {
 
     fn view(&self, diags: &mut Diagnostics) -> View {
         let ir = self.ir;
-        let languages = self.languages(diags);
+        let _ = diags;
+        let languages = self.languages();
         let build = self.build_job(&languages);
         let deploy = (!ir.deployments.is_empty()).then(|| self.deploy_job(&languages));
-        self.variable_diagnostics(diags);
         View {
             version: self.options.version.clone(),
             source: ir.source_name.clone(),
@@ -385,46 +277,16 @@ impl Emitter<'_> {
             .collect()
     }
 
-    /// The setup action for each `machine.<language>`, or a warning when it cannot give the version.
-    fn languages(&self, diags: &mut Diagnostics) -> Vec<Option<StepView>> {
-        let mut out = vec![];
-        for step in self.ir.phases.iter().flat_map(|p| &p.steps) {
-            let Step::Language { name, version } = step else {
-                continue;
-            };
-            let span = self
-                .ir
-                .language_spans
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, s)| *s);
-            match language(name, version) {
-                Ok((s, warning)) => {
-                    if let Some(w) = warning {
-                        diags.push(
-                            Diagnostic::warning(Code::UnsupportedLanguage, span, w)
-                                .with_label("not available on GitHub's ubuntu-latest"),
-                        );
-                    }
-                    out.push(Some(s));
-                }
-                Err(why) => {
-                    diags.push(
-                        Diagnostic::warning(
-                            Code::UnsupportedLanguage,
-                            span,
-                            format!("{why}; the workflow uses the runner's default {name}"),
-                        )
-                        .with_label("not available on GitHub's ubuntu-latest")
-                        .with_help(
-                            "pick a version the setup action provides, and test the build on it",
-                        ),
-                    );
-                    out.push(None);
-                }
-            }
-        }
-        out
+    /// The setup action for each `machine.<language>` the languages pass found an install for.
+    fn languages(&self) -> Vec<Option<StepView>> {
+        self.ir
+            .languages
+            .iter()
+            .map(|l| {
+                let v = l.install.as_deref()?;
+                language(&l.name, v, &l.version)
+            })
+            .collect()
     }
 
     fn build_job(&self, languages: &[Option<StepView>]) -> Job {
@@ -721,114 +583,19 @@ impl Emitter<'_> {
         }
     }
 
-    /// Variables the commands of a job read that neither the config nor CircleCI defines.
+    /// The secrets the commands of a job read (the vars pass decided them).
     fn secrets(&self, job: JobKind) -> Vec<String> {
+        let ir = self.ir;
         let mut out = BTreeSet::new();
-        for (_, text) in self.texts(job) {
-            for name in references(text) {
-                if self.is_secret(&name) {
-                    out.insert(name);
-                }
+        for c in ir.commands().filter(|c| match job {
+            JobKind::Build => c.phase != PhaseKind::Deployment,
+            JobKind::Deploy => !matches!(c.phase, PhaseKind::Test | PhaseKind::Teardown),
+        }) {
+            if let Some(v) = ir.vars.of(c.id) {
+                out.extend(v.secrets.iter().cloned());
             }
         }
         out.into_iter().collect()
-    }
-
-    fn is_secret(&self, name: &str) -> bool {
-        !self.defined.contains(name)
-            && !MAPPED.contains(&name)
-            && !NO_EQUIVALENT.contains(&name)
-            && !SYSTEM.contains(&name)
-            && !name.starts_with("GITHUB_")
-            && !name.starts_with("RUNNER_")
-            && !name.starts_with("ACTIONS_")
-            && !name.starts_with("YML2SH_")
-            && !name.starts_with("LC_")
-            && !name.starts_with("BASH_")
-    }
-
-    /// Every piece of config text a job's shell evaluates, with where it was written.
-    fn texts(&self, job: JobKind) -> Vec<(Span, &str)> {
-        let ir = self.ir;
-        let mut out: Vec<(Span, &str)> = ir
-            .environment
-            .iter()
-            .map(|e| (e.span, e.value.as_str()))
-            .collect();
-        let commands: Vec<&Command> = match job {
-            JobKind::Build => ir
-                .commands()
-                .filter(|c| c.phase != PhaseKind::Deployment)
-                .collect(),
-            JobKind::Deploy => ir
-                .commands()
-                .filter(|c| !matches!(c.phase, PhaseKind::Test | PhaseKind::Teardown))
-                .collect(),
-        };
-        for c in commands {
-            out.push((c.span, c.code.as_str()));
-            for e in &c.modifiers.environment {
-                out.push((c.span, e.value.as_str()));
-            }
-            if let Some(p) = &c.modifiers.pwd {
-                out.push((c.span, p.as_str()));
-            }
-        }
-        out
-    }
-
-    /// One `secrets` diagnostic listing what to create, one `no-equivalent` for CircleCI variables
-    /// GitHub cannot give; each at the first place that reads one.
-    fn variable_diagnostics(&self, diags: &mut Diagnostics) {
-        let mut secrets = BTreeSet::new();
-        let mut missing = BTreeSet::new();
-        let (mut secret_at, mut missing_at) = (None, None);
-        let mut texts = self.texts(JobKind::Build);
-        texts.extend(self.texts(JobKind::Deploy));
-        texts.sort_by_key(|(span, _)| span.start);
-        for (span, text) in texts {
-            for name in references(text) {
-                if self.is_secret(&name) {
-                    secret_at.get_or_insert(span);
-                    secrets.insert(name);
-                } else if NO_EQUIVALENT.contains(&name.as_str()) && !self.defined.contains(&name) {
-                    missing_at.get_or_insert(span);
-                    missing.insert(name);
-                }
-            }
-        }
-        if !secrets.is_empty() {
-            diags.push(
-                Diagnostic::warning(
-                    Code::Secrets,
-                    secret_at,
-                    format!(
-                        "create {} GitHub secret{} before the workflow runs: {}",
-                        secrets.len(),
-                        if secrets.len() == 1 { "" } else { "s" },
-                        list(&secrets)
-                    ),
-                )
-                .with_label("read here, defined nowhere in the circle.yml")
-                .with_help("CircleCI kept these in the project settings; add them under Settings → Secrets and variables → Actions (an absent secret reads as an empty string)"),
-            );
-        }
-        if !missing.is_empty() {
-            diags.push(
-                Diagnostic::warning(
-                    Code::NoEquivalent,
-                    missing_at,
-                    format!(
-                        "{} {} no GitHub Actions equivalent; the workflow leaves {} unset",
-                        list(&missing),
-                        if missing.len() == 1 { "has" } else { "have" },
-                        if missing.len() == 1 { "it" } else { "them" },
-                    ),
-                )
-                .with_label("read here")
-                .with_help("define a value under `machine.environment` if the build needs one"),
-            );
-        }
     }
 }
 
@@ -836,14 +603,6 @@ const TEST_COND: &str = "!cancelled() && steps.setup.outcome == 'success'";
 
 fn cache_key() -> String {
     format!("{CACHE_PREFIX}{CACHE_BRANCH}${{{{ github.run_id }}}}")
-}
-
-fn list(names: &BTreeSet<String>) -> String {
-    names
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn checkout(full_clone: bool) -> StepView {
@@ -974,95 +733,62 @@ fn glob(p: &Pattern) -> Option<String> {
     }
 }
 
-/// The setup action for a `machine.<language>` version (with a warning when it gives a nearby
-/// version), or why no action provides it.
-fn language(name: &str, version: &str) -> Result<(StepView, Option<String>), String> {
-    let v = version.trim();
-    let nums: Option<Vec<u32>> = v
-        .trim_start_matches('v')
-        .split('.')
-        .map(|n| n.parse().ok())
-        .collect();
-    let nums = nums.filter(|n| (1..=3).contains(&n.len()));
-    let at_least = |min: &[u32]| nums.as_ref().is_some_and(|n| n.as_slice() >= min);
+/// The setup action that installs `version` (the languages pass chose it) of a `machine.<language>`
+/// written as `written`.
+fn language(name: &str, version: &str, written: &str) -> Option<StepView> {
     let step = |label: &str, uses: &'static str, with: Vec<Kv>| StepView {
         name: format!("Set up {label} (machine.{name})"),
         uses: Some(uses),
         with,
         ..StepView::default()
     };
-    let no = |action: &str| Err(format!("{action} cannot provide {name} `{v}`"));
-    let exact = |s: StepView| Ok((s, None));
-    match name {
-        "node" if nums.is_some() => exact(step(
+    let v = version;
+    Some(match name {
+        "node" => step(
             &format!("Node.js {v}"),
             "actions/setup-node@v6",
             vec![Kv::data("node-version", v)],
-        )),
-        "node" => no("setup-node"),
-        // python-versions builds CPython 3.9 and later for Ubuntu 24.04.
-        "python" if at_least(&[3, 9]) => exact(step(
+        ),
+        "python" => step(
             &format!("Python {v}"),
             "actions/setup-python@v6",
             vec![Kv::data("python-version", v)],
-        )),
-        "python" => no("setup-python"),
-        // setup-ruby has no Ruby older than 2.3 for Ubuntu 24.04.
-        "ruby" if at_least(&[2, 3]) => exact(step(
+        ),
+        "ruby" => step(
             &format!("Ruby {v}"),
             "ruby/setup-ruby@v1",
             vec![Kv::data("ruby-version", v)],
-        )),
-        "ruby" => no("setup-ruby"),
-        "go" if nums.is_some() => exact(step(
+        ),
+        "go" => step(
             &format!("Go {v}"),
             "actions/setup-go@v6",
             vec![Kv::data("go-version", v)],
-        )),
-        "go" => no("setup-go"),
+        ),
+        // Temurin and Zulu are OpenJDK builds; Oracle's own JDK 7/8 is not downloadable.
         "java" => {
-            let major = v
-                .strip_prefix("oraclejdk")
-                .or_else(|| v.strip_prefix("openjdk"))
-                .and_then(|n| n.parse::<u32>().ok());
-            match major {
-                // Temurin and Zulu are OpenJDK builds; Oracle's own JDK 7/8 is not downloadable.
-                Some(n @ 8..) => exact(step(
-                    &format!("Java {n} (Temurin, for {v})"),
-                    "actions/setup-java@v5",
-                    vec![Kv::data("distribution", "temurin"), Kv::data("java-version", n.to_string())],
-                )),
-                Some(7) => exact(step(
-                    &format!("Java 7 (Zulu, for {v})"),
-                    "actions/setup-java@v5",
-                    vec![Kv::data("distribution", "zulu"), Kv::data("java-version", "7")],
-                )),
-                _ => no("setup-java"),
-            }
+            let distribution = if v == "7" { "zulu" } else { "temurin" };
+            let label = if v == "7" { "Zulu" } else { "Temurin" };
+            step(
+                &format!("Java {v} ({label}, for {written})"),
+                "actions/setup-java@v5",
+                vec![
+                    Kv::data("distribution", distribution),
+                    Kv::data("java-version", v),
+                ],
+            )
         }
-        // setup-php takes major.minor only, and has 5.3 and later.
-        "php" => match nums.as_deref() {
-            Some([major, minor, rest @ ..]) if at_least(&[5, 3]) => Ok((
-                step(
-                    &format!("PHP {major}.{minor}"),
-                    "shivammathur/setup-php@v2",
-                    vec![Kv::data("php-version", format!("{major}.{minor}"))],
-                ),
-                (!rest.is_empty()).then(|| {
-                    format!("setup-php cannot pin PHP `{v}`; the workflow sets up the latest PHP {major}.{minor}")
-                }),
-            )),
-            _ => no("setup-php"),
-        },
-        "ghc" if at_least(&[8]) => exact(step(
+        "php" => step(
+            &format!("PHP {v}"),
+            "shivammathur/setup-php@v2",
+            vec![Kv::data("php-version", v)],
+        ),
+        "ghc" => step(
             &format!("GHC {v}"),
             "haskell-actions/setup@v2",
             vec![Kv::data("ghc-version", v)],
-        )),
-        "ghc" => no("haskell-actions/setup"),
-        "xcode" => Err(format!("Xcode `{v}` needs a macOS runner, and the workflow runs on ubuntu-latest")),
-        _ => Err(format!("yml2sh knows no setup action for `machine.{name}`")),
-    }
+        ),
+        _ => return None,
+    })
 }
 
 /// What 1.0's inference cached for a language (spec §9.1).
@@ -1074,147 +800,6 @@ fn inferred_cache(language: &str) -> &'static [&'static str] {
         "java" => &["~/.m2", "~/.gradle"],
         "go" => &["~/.go_workspace"],
         _ => &[],
-    }
-}
-
-/// Names the config defines: `machine.environment`, command environments, services' client
-/// variables, and variables its commands assign (`NAME=…`, `for NAME in`, `read NAME`).
-fn defined_names(ir: &Ir) -> HashSet<String> {
-    let mut out: HashSet<String> = ir.environment.iter().map(|e| e.name.clone()).collect();
-    for c in ir.commands() {
-        out.extend(c.modifiers.environment.iter().map(|e| e.name.clone()));
-        out.extend(assignments(c.code.as_str()));
-    }
-    for s in &ir.services {
-        if let Some(c) = &s.container {
-            out.extend(c.client_env.iter().map(|(k, _)| k.clone()));
-        }
-    }
-    out
-}
-
-fn is_name_start(c: char) -> bool {
-    c.is_ascii_alphabetic() || c == '_'
-}
-
-fn is_name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
-}
-
-/// Upper-case variables a shell text expands (`$NAME`, `${NAME}`), outside single quotes and
-/// comments. `${NAME:-default}` and friends are skipped: the text works without them.
-fn references(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = vec![];
-    let (mut single, mut double) = (false, false);
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if single {
-            if c == '\'' {
-                single = false;
-            }
-            i += 1;
-            continue;
-        }
-        match c {
-            '\\' => i += 2,
-            '\'' if !double => {
-                single = true;
-                i += 1;
-            }
-            '"' => {
-                double = !double;
-                i += 1;
-            }
-            '#' if !double && (i == 0 || chars[i - 1].is_whitespace()) => {
-                while i < chars.len() && chars[i] != '\n' {
-                    i += 1;
-                }
-            }
-            '$' => {
-                i += 1;
-                match chars.get(i) {
-                    Some('$') => i += 1,
-                    Some('{') => {
-                        let mut j = i + 1;
-                        while j < chars.len() && matches!(chars[j], '!' | '#') {
-                            j += 1;
-                        }
-                        let start = j;
-                        while j < chars.len() && is_name_char(chars[j]) {
-                            j += 1;
-                        }
-                        let name: String = chars[start..j].iter().collect();
-                        let defaulted = matches!(chars.get(j), Some(':' | '-' | '=' | '+'));
-                        if !defaulted {
-                            push_upper(&mut out, name);
-                        }
-                        i = j;
-                    }
-                    Some(&n) if is_name_start(n) => {
-                        let start = i;
-                        while i < chars.len() && is_name_char(chars[i]) {
-                            i += 1;
-                        }
-                        push_upper(&mut out, chars[start..i].iter().collect());
-                    }
-                    _ => {}
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    out
-}
-
-fn push_upper(out: &mut Vec<String>, name: String) {
-    let upper = name.chars().next().is_some_and(is_name_start)
-        && name.chars().any(|c| c.is_ascii_uppercase())
-        && !name.chars().any(|c| c.is_ascii_lowercase());
-    if upper && !out.contains(&name) {
-        out.push(name);
-    }
-}
-
-/// Names a shell text assigns: `NAME=` at the start of a word, `for NAME in`, `read … NAME`.
-fn assignments(text: &str) -> Vec<String> {
-    let mut out = vec![];
-    // Commands end at newlines and separators: `read` takes names up to there.
-    for command in text.split(|c: char| "\n;&|()".contains(c)) {
-        assignments_in(command, &mut out);
-    }
-    out
-}
-
-fn assignments_in(command: &str, out: &mut Vec<String>) {
-    let words: Vec<&str> = command.split_whitespace().collect();
-    for (i, w) in words.iter().enumerate() {
-        if let Some((name, _)) = w.split_once('=') {
-            if name.chars().next().is_some_and(is_name_start) && name.chars().all(is_name_char) {
-                out.push(name.to_string());
-            }
-        }
-        let name_ok =
-            |n: &str| n.chars().next().is_some_and(is_name_start) && n.chars().all(is_name_char);
-        if matches!(*w, "for" | "select") {
-            if let Some(n) = words.get(i + 1).filter(|n| name_ok(n)) {
-                out.push(n.to_string());
-            }
-        }
-        if matches!(
-            *w,
-            "read" | "export" | "local" | "declare" | "readonly" | "typeset"
-        ) {
-            for n in words[i + 1..]
-                .iter()
-                .take_while(|n| name_ok(n) || n.starts_with('-'))
-            {
-                if name_ok(n) && *w == "read" {
-                    out.push(n.to_string());
-                }
-            }
-        }
     }
 }
 
@@ -1264,33 +849,5 @@ mod tests {
         assert_eq!(exact("gh-pages").as_deref(), Some("gh-pages"));
         assert_eq!(exact("a*b"), None);
         assert_eq!(exact("!x"), None);
-    }
-
-    #[test]
-    fn references_skip_quotes_comments_and_defaults() {
-        let text = "docker login -e $DOCKER_EMAIL -p \"${DOCKER_PASS}\" # $IN_COMMENT\n\
-                    awk '{print $NF}' $$ ${OPTIONAL:-x} $lower ${#ARR} \\$ESCAPED";
-        assert_eq!(references(text), ["DOCKER_EMAIL", "DOCKER_PASS", "ARR"]);
-    }
-
-    #[test]
-    fn assignments_are_found() {
-        let got = assignments("FOO=1 make; for X in a b; do echo $X; done\nread -r Y Z\nexport W");
-        assert_eq!(got, ["FOO", "X", "Y", "Z"]);
-    }
-
-    #[test]
-    fn languages_map_or_refuse() {
-        assert!(language("node", "0.10.22").is_ok());
-        assert!(language("python", "2.7.12").is_err());
-        assert!(language("python", "3.11").is_ok());
-        assert!(language("ruby", "1.9.3-p0-falcon").is_err());
-        assert!(language("ruby", "2.4.0").is_ok());
-        assert!(language("java", "oraclejdk8").is_ok());
-        assert!(language("java", "openjdk6").is_err());
-        assert!(matches!(language("php", "5.6.17"), Ok((_, Some(_)))));
-        assert!(language("php", "5.2").is_err());
-        assert!(language("php", "7.0").is_ok());
-        assert!(language("xcode", "8.2").is_err());
     }
 }

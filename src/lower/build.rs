@@ -154,6 +154,9 @@ pub(super) fn run(source: &Source, config: &Config, diags: &mut Diagnostics) -> 
             .iter()
             .map(|(name, version)| (name.value.clone(), version.span))
             .collect(),
+        languages: vec![],
+        macos: false,
+        vars: Variables::default(),
     }
 }
 

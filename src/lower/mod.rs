@@ -3,10 +3,12 @@
 mod build;
 mod checks;
 pub(crate) mod host;
+mod languages;
 mod modernize;
 pub(crate) mod pattern;
 pub(crate) mod services;
 mod shell;
+pub(crate) mod vars;
 
 use crate::diagnostic::Diagnostics;
 use crate::ir::Ir;
@@ -37,5 +39,8 @@ pub fn lower(
     if options.host_changes {
         host::run(source, &ir, diags);
     }
+    languages::run(&mut ir, diags);
+    // Last: it reads every command as the other passes left it.
+    vars::run(&mut ir, diags);
     ir
 }
