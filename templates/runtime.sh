@@ -79,16 +79,18 @@ y2s_init_env() {
   y2s_default CI_PULL_REQUESTS ''
   y2s_default CIRCLE_COMPARE_URL ''
   # A local build number that counts up per project, like CircleCI's.
-  local counter="${XDG_CACHE_HOME:-$HOME/.cache}/yml2sh/$owner/$repo/build-num" previous=0
+  local counter="$Y2S_STORE/$owner/$repo/build-num"
+  Y2S_PREVIOUS=0
   if [ -z "${CIRCLE_BUILD_NUM+set}" ]; then
-    previous=$(cat "$counter" 2>/dev/null || echo 0)
-    case $previous in '' | *[!0-9]*) previous=0 ;; esac
     if [ "$Y2S_MODE" = run ]; then
-      mkdir -p "${counter%/*}" && echo $((previous + 1)) >"$counter"
+      y2s_locked "$counter.lock" y2s_count_build "$counter" ||
+        y2s_die "cannot count the build in $counter (lock ${counter}.lock)"
+    else
+      y2s_read_build_num "$counter"
     fi
   fi
-  y2s_default CIRCLE_BUILD_NUM $((previous + 1))
-  y2s_default CIRCLE_PREVIOUS_BUILD_NUM "$previous"
+  y2s_default CIRCLE_BUILD_NUM $((Y2S_PREVIOUS + 1))
+  y2s_default CIRCLE_PREVIOUS_BUILD_NUM "$Y2S_PREVIOUS"
   y2s_default CIRCLE_ARTIFACTS "$(mktemp -d "${TMPDIR:-/tmp}/circle-artifacts.XXXXXXX")"
   y2s_default CIRCLE_TEST_REPORTS "$(mktemp -d "${TMPDIR:-/tmp}/circle-junit.XXXXXXX")"
   y2s_default CI_REPORTS "$CIRCLE_TEST_REPORTS"
@@ -96,6 +98,47 @@ y2s_init_env() {
   case $CIRCLE_NODE_TOTAL in '' | *[!0-9]* | 0) y2s_die "CIRCLE_NODE_TOTAL must be a positive number" ;; esac
   case $CIRCLE_NODE_INDEX in '' | *[!0-9]*) y2s_die "CIRCLE_NODE_INDEX must be a number" ;; esac
   [ "$CIRCLE_NODE_INDEX" -lt "$CIRCLE_NODE_TOTAL" ] || y2s_die "CIRCLE_NODE_INDEX must be below CIRCLE_NODE_TOTAL"
+}
+
+# y2s_locked LOCK FUNCTION ARG...: FUNCTION under an exclusive lock, so that two builds at once
+# never interleave: flock(1) on LOCK when it is installed, else a directory LOCK.d made with
+# mkdir (atomic), waited for up to 30 s and then taken over (its owner was killed).
+y2s_locked() {
+  local lock=$1 status tries=0
+  shift
+  mkdir -p -- "${lock%/*}" || return 1
+  if command -v flock >/dev/null 2>&1; then
+    {
+      flock -w 30 9 || return 1
+      "$@"
+      status=$?
+    } 9>>"$lock"
+    return $status
+  fi
+  until mkdir -- "$lock.d" 2>/dev/null; do
+    tries=$((tries + 1))
+    if [ $tries -ge 300 ]; then
+      rmdir -- "$lock.d" 2>/dev/null
+      tries=0
+    fi
+    y2s_sleep 0.1
+  done
+  "$@"
+  status=$?
+  rmdir -- "$lock.d"
+  return $status
+}
+
+y2s_read_build_num() {
+  Y2S_PREVIOUS=0
+  [ -f "$1" ] && read -r Y2S_PREVIOUS <"$1"
+  case $Y2S_PREVIOUS in '' | *[!0-9]*) Y2S_PREVIOUS=0 ;; esac
+}
+
+# Under the lock: read the last number, write the next through a rename (never half a number).
+y2s_count_build() {
+  y2s_read_build_num "$1"
+  printf '%s\n' $((Y2S_PREVIOUS + 1)) >"$1.$$" && mv -f -- "$1.$$" "$1"
 }
 
 # Matches NAME against patterns `exact:TEXT` or `re:ERE` (already anchored); true on any match.
@@ -526,28 +569,63 @@ y2s_service() {
     publish+=(-p "127.0.0.1:$port:$port")
     [ -z "$gateway" ] || publish+=(-p "$gateway:$port:$port")
   done
+  local service=${name#yml2sh-} err taken=''
+  # One container per build (project and build number), so two builds never share one.
+  name=$(y2s_container_name "$service")
+  # The readiness probe runs in the container by the name lowering gave it: this build's instead.
+  ready=${ready/#"docker exec yml2sh-$service "/"docker exec $name "}
+  for port in "${ports[@]}"; do
+    y2s_port_taken "$port" && taken+=" $port"
+  done
+  if [ -n "$taken" ]; then
+    y2s_port_failure "$line" "$service" "${taken# }"
+    return 0
+  fi
   docker rm -f "$name" </dev/null >/dev/null 2>&1
   printf '%s\n' "$name" >>"$Y2S_STATE/containers"
-  if ! docker run -d --name "$name" "${publish[@]}" "${envs[@]}" "$image" >/dev/null; then
-    y2s_record_failure "$line" "service ${name#yml2sh-}" "docker run $image failed"
+  if ! err=$(docker run -d --name "$name" "${publish[@]}" "${envs[@]}" "$image" 2>&1 >/dev/null </dev/null); then
+    [ -z "$err" ] || printf '%s\n' "$err" | sed 's/^/    | /'
+    case $err in
+      *'port is already allocated'* | *'address already in use'*)
+        y2s_port_failure "$line" "$service" "${ports[*]}"
+        ;;
+      *) y2s_record_failure "$line" "service $service" "docker run $image failed" ;;
+    esac
     return 0
   fi
   local waited=0
   until bash -c "$ready" >/dev/null 2>&1; do
     if [ "$waited" -ge "$wait" ]; then
-      printf '%s    %s did not accept connections within %ss%s\n' "$Y2S_R" "${name#yml2sh-}" "$wait" "$Y2S_0"
+      printf '%s    %s did not accept connections within %ss%s\n' "$Y2S_R" "$service" "$wait" "$Y2S_0"
       docker logs --tail 20 "$name" 2>&1 | sed 's/^/    | /'
-      y2s_record_failure "$line" "service ${name#yml2sh-}" "not ready after ${wait}s"
+      y2s_record_failure "$line" "service $service" "not ready after ${wait}s"
       return 0
     fi
     y2s_sleep 1
     waited=$((waited + 1))
   done
   if [ -n "$init" ] && ! docker exec "$name" sh -c "$init" >/dev/null; then
-    y2s_record_failure "$line" "service ${name#yml2sh-}" "its set-up in the container failed"
+    y2s_record_failure "$line" "service $service" "its set-up in the container failed"
     return 0
   fi
-  y2s_note "    (${name#yml2sh-} ready after ${waited}s)"
+  y2s_note "    ($service ready after ${waited}s)"
+}
+
+# The container of SERVICE for this build: yml2sh-OWNER-REPO-BUILD-SERVICE, in Docker's alphabet.
+y2s_container_name() {
+  local name="yml2sh-$CIRCLE_PROJECT_USERNAME-$CIRCLE_PROJECT_REPONAME-$CIRCLE_BUILD_NUM-$1"
+  printf '%s\n' "${name//[^a-zA-Z0-9_.-]/-}"
+}
+
+# True when something already listens on 127.0.0.1:PORT (bash's /dev/tcp, no tool needed).
+y2s_port_taken() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+y2s_port_failure() {
+  printf '%s    port %s on 127.0.0.1 is already in use (another build'"'"'s %s, or one running here): stop it, or pass --services=host to use the one running here%s\n' \
+    "$Y2S_R" "$3" "$2" "$Y2S_0"
+  y2s_record_failure "$1" "service $2" "port $3 is already in use; --services=host uses what runs there"
 }
 
 y2s_remove_containers() {
@@ -594,6 +672,23 @@ y2s_restore_cache() {
   done
 }
 
+# Saves FROM as TO through a fresh copy beside it and renames: a build restoring at the same
+# time sees the old copy or the new one, never half of one, and two saves never mix.
+y2s_save_one() {
+  local from=$1 to=$2 tmp old
+  mkdir -p -- "${to%/*}" || return 1
+  tmp=$(mktemp -d "$to.new.XXXXXXX") || return 1
+  if ! cp -a -- "$from" "$tmp/d"; then
+    rm -rf -- "$tmp"
+    y2s_warn "could not save $from to the cache"
+    return 1
+  fi
+  old="$tmp/old"
+  # Renames within one directory are atomic; the old copy is removed once out of the way.
+  { [ ! -e "$to" ] || mv -f -- "$to" "$old"; } && mv -f -- "$tmp/d" "$to"
+  rm -rf -- "$tmp"
+}
+
 y2s_save_cache() {
   [ $# -gt 0 ] || return 0
   y2s_builtin "save cache${Y2S_CACHE_DIR:+ to $Y2S_CACHE_DIR}: $*"
@@ -606,7 +701,7 @@ y2s_save_cache() {
     from=$(y2s_cache_path "$dir")
     to="$Y2S_CACHE_DIR/$(y2s_cache_key "$dir")"
     if [ -e "$from" ]; then
-      rm -rf -- "$to" && mkdir -p -- "${to%/*}" && cp -a -- "$from" "$to" && y2s_note "    (saved $dir)"
+      y2s_save_one "$from" "$to" && y2s_note "    (saved $dir)"
     else
       y2s_warn "cache directory $dir does not exist; not saved"
     fi
@@ -693,6 +788,10 @@ Options:
   --cache-dir DIR        where cache_directories are kept between builds
                          (default: ~/.cache/yml2sh/OWNER/REPO/dependencies)
   --no-cache             neither restore nor save cache_directories
+  --home DIR             give the build DIR as its \$HOME (~/.circlerc, ~/docker, ~/.m2 there),
+                         kept between builds; without it the build uses your home and what it
+                         appends to ~/.circlerc is undone when it ends
+  --fresh-home           give the build an empty \$HOME, removed when it ends
   -h, --help             show this help
 
 CircleCI's variables are derived from git; any of them set in the environment wins, e.g.
@@ -710,6 +809,7 @@ y2s_on_exit() {
   if [ -n "${Y2S_STATE:-}" ] && [ -d "$Y2S_STATE" ]; then
     y2s_kill_background
     y2s_remove_containers
+    y2s_restore_circlerc
     rm -rf -- "$Y2S_STATE"
   fi
   exit "$status"
@@ -740,6 +840,9 @@ y2s_main() {
       --no-cache) Y2S_CACHE_DIR='' Y2S_NO_CACHE=1 ;;
       --project-dir) [ $# -ge 2 ] || y2s_die "--project-dir needs a directory" && Y2S_PROJECT_DIR=$2 && shift ;;
       --project-dir=*) Y2S_PROJECT_DIR=${1#*=} ;;
+      --home) [ $# -ge 2 ] || y2s_die "--home needs a directory" && Y2S_HOME=$2 && shift ;;
+      --home=*) Y2S_HOME=${1#*=} ;;
+      --fresh-home) Y2S_FRESH_HOME=1 ;;
       *) y2s_die "unknown option '$1' (see --help)" ;;
     esac
     shift
@@ -762,6 +865,47 @@ y2s_main() {
   y2s_finish
 }
 
+# The build's home. By default the user's own, where the build's tools and credentials are, with
+# ~/.circlerc per build as in CircleCI's container: what the build appends to it is undone at its
+# end (y2s_restore_circlerc), so it never changes a later build. --home DIR (YML2SH_HOME) gives
+# the build DIR as $HOME, kept between builds; --fresh-home (YML2SH_FRESH_HOME=1) an empty one
+# removed at the end. yml2sh's own store (build numbers, the cache) stays in the user's home.
+y2s_setup_home() {
+  Y2S_STORE="${XDG_CACHE_HOME:-$HOME/.cache}/yml2sh"
+  case $Y2S_FRESH_HOME in 0 | '') Y2S_FRESH_HOME=0 ;; *) Y2S_FRESH_HOME=1 Y2S_HOME=$Y2S_STATE/home ;; esac
+  if [ -n "$Y2S_HOME" ]; then
+    mkdir -p -- "$Y2S_HOME" || y2s_die "cannot create the build's home $Y2S_HOME"
+    Y2S_HOME=$(cd -- "$Y2S_HOME" && pwd) || y2s_die "cannot enter the build's home"
+    y2s_enter_home
+  elif [ "$Y2S_MODE" = run ]; then
+    if [ -e ~/.circlerc ]; then
+      cp -p -- ~/.circlerc "$Y2S_STATE/circlerc" || y2s_die "cannot keep a copy of ~/.circlerc"
+    fi
+    printf '%s\n' "$HOME/.circlerc" >"$Y2S_STATE/circlerc.path"
+  fi
+}
+
+# The build's own home for this process and the commands it starts (every Makefile line too).
+y2s_enter_home() {
+  [ -n "${Y2S_HOME:-}" ] || return 0
+  export HOME=$Y2S_HOME
+  # The user's XDG folders would lead the commands back outside the build's home.
+  unset XDG_CACHE_HOME XDG_CONFIG_HOME XDG_DATA_HOME XDG_STATE_HOME
+}
+
+# ~/.circlerc as it was before the build: its copy back, or removed if there was none.
+y2s_restore_circlerc() {
+  local rc
+  [ -f "$Y2S_STATE/circlerc.path" ] || return 0
+  rc=$(<"$Y2S_STATE/circlerc.path")
+  if [ -f "$Y2S_STATE/circlerc" ]; then
+    cmp -s -- "$Y2S_STATE/circlerc" "$rc" || cat -- "$Y2S_STATE/circlerc" >"$rc"
+  elif [ -e "$rc" ]; then
+    rm -f -- "$rc"
+  fi
+  rm -f -- "$Y2S_STATE/circlerc.path"
+}
+
 # The settings build.sh and the Makefile share, with their defaults from the environment
 # (YML2SH_*), so that both take the same settings.
 y2s_defaults() {
@@ -770,6 +914,7 @@ y2s_defaults() {
   Y2S_T0=0 Y2S_ONLY=${YML2SH_ONLY:-}
   Y2S_SERVICES=${YML2SH_SERVICES:-docker} Y2S_CACHE_DIR=${YML2SH_CACHE_DIR:-}
   Y2S_NO_CACHE=${YML2SH_NO_CACHE:-0} Y2S_PROJECT_DIR=${YML2SH_PROJECT_DIR:-}
+  Y2S_HOME=${YML2SH_HOME:-} Y2S_FRESH_HOME=${YML2SH_FRESH_HOME:-0} Y2S_STORE=''
 }
 
 # --only: known phases, and not without deployment when deployment is asked for.
@@ -798,9 +943,10 @@ y2s_start() {
   Y2S_BUILD_DIR=$Y2S_PROJECT_DIR${Y2S_BUILD_SUBDIR:+/$Y2S_BUILD_SUBDIR}
   Y2S_ENV_FILE=$Y2S_STATE/environment
   export Y2S_ENV_FILE
+  y2s_setup_home
   y2s_init_env
   if [ -z "$Y2S_CACHE_DIR" ] && [ "$Y2S_NO_CACHE" = 0 ]; then
-    Y2S_CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/yml2sh/$CIRCLE_PROJECT_USERNAME/$CIRCLE_PROJECT_REPONAME/dependencies"
+    Y2S_CACHE_DIR="$Y2S_STORE/$CIRCLE_PROJECT_USERNAME/$CIRCLE_PROJECT_REPONAME/dependencies"
   fi
   if [ "$Y2S_SERVICES" = host ] && [ "$Y2S_NEEDS_DOCKER" = 0 ]; then
     Y2S_NEEDS_CONTAINERS=0
@@ -819,6 +965,7 @@ y2s_start() {
   fi
   [ -d "$Y2S_BUILD_DIR" ] || y2s_die "the build directory $Y2S_BUILD_DIR (general.build_dir) does not exist"
   [ "$Y2S_MODE" = dry-run ] || y2s_note "artifacts: $CIRCLE_ARTIFACTS  test reports: $CIRCLE_TEST_REPORTS"
+  [ -z "$Y2S_HOME" ] || y2s_note "home: ${Y2S_HOME}$([ "$Y2S_FRESH_HOME" = 0 ] || echo ' (fresh, removed at the end)')"
   if [ -n "$Y2S_ONLY" ]; then
     local p left=''
     for p in $Y2S_PHASES; do
@@ -950,6 +1097,8 @@ y2s_make_entry() {
     # shellcheck source=/dev/null # written by y2s_make_save
     . "$Y2S_STATE/context"
   fi
+  # Once y2s_start has chosen the build's home (and kept the user's store) every line enters it.
+  [ -z "$Y2S_STORE" ] || y2s_enter_home
   Y2S_ENV_FILE=$Y2S_STATE/environment
   export Y2S_ENV_FILE
   trap y2s_make_interrupt INT TERM

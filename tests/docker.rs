@@ -342,11 +342,12 @@ fn services_start_wait_export_and_are_removed() {
             .position(|c| c.starts_with(prefix))
             .unwrap_or_else(|| panic!("no call starting with {prefix:?} in {calls:#?}"))
     };
-    let run_pg = pos("docker run -d --name yml2sh-postgresql -p 127.0.0.1:5432:5432 -e POSTGRES_USER=ubuntu -e POSTGRES_DB=circle_test -e POSTGRES_HOST_AUTH_METHOD=trust postgres:9.5");
-    let ready_pg = pos("docker exec yml2sh-postgresql sh -c pg_isready");
-    let init_pg = pos("docker exec yml2sh-postgresql sh -c psql");
-    let run_redis = pos("docker run -d --name yml2sh-redis -p 127.0.0.1:6379:6379 redis:2.8");
-    let removed = pos("docker rm -f yml2sh-postgresql");
+    let run_pg = pos("docker run -d --name yml2sh-acme-widget-1-postgresql -p 127.0.0.1:5432:5432 -e POSTGRES_USER=ubuntu -e POSTGRES_DB=circle_test -e POSTGRES_HOST_AUTH_METHOD=trust postgres:9.5");
+    let ready_pg = pos("docker exec yml2sh-acme-widget-1-postgresql sh -c pg_isready");
+    let init_pg = pos("docker exec yml2sh-acme-widget-1-postgresql sh -c psql");
+    let run_redis =
+        pos("docker run -d --name yml2sh-acme-widget-1-redis -p 127.0.0.1:6379:6379 redis:2.8");
+    let removed = pos("docker rm -f yml2sh-acme-widget-1-postgresql");
     assert!(
         run_pg < ready_pg && ready_pg < init_pg && init_pg < run_redis,
         "{calls:#?}"
@@ -354,7 +355,7 @@ fn services_start_wait_export_and_are_removed() {
     // The removal before the start (a leftover from a killed build) and the one at the end.
     let last_rm = calls
         .iter()
-        .rposition(|c| c.starts_with("docker rm -f yml2sh-postgresql"))
+        .rposition(|c| c.starts_with("docker rm -f yml2sh-acme-widget-1-postgresql"))
         .unwrap();
     assert!(removed < run_pg && last_rm > run_redis, "{calls:#?}");
     assert!(
@@ -362,7 +363,7 @@ fn services_start_wait_export_and_are_removed() {
             .iter()
             .rev()
             .take(2)
-            .any(|c| c.starts_with("docker rm -f yml2sh-redis")),
+            .any(|c| c.starts_with("docker rm -f yml2sh-acme-widget-1-redis")),
         "{calls:#?}"
     );
     let trace = std::fs::read_to_string(run.repo.join("trace")).unwrap();
@@ -411,7 +412,9 @@ fn services_are_removed_on_interrupt() {
     assert_eq!(status.code(), Some(130));
     let calls = std::fs::read_to_string(&record).unwrap();
     assert!(
-        calls.trim_end().ends_with("docker rm -f yml2sh-redis"),
+        calls
+            .trim_end()
+            .ends_with("docker rm -f yml2sh-acme-widget-1-redis"),
         "{calls}"
     );
     assert!(!repo.join("finished").exists());
@@ -546,15 +549,15 @@ fn seed_basic_usage_and_docker0() {
     let calls = tool_calls(&run);
     let expected_prefixes = [
         "docker network inspect bridge --format",
-        "docker rm -f yml2sh-postgresql",
-        "docker run -d --name yml2sh-postgresql -p 127.0.0.1:5432:5432",
-        "docker exec yml2sh-postgresql sh -c pg_isready",
-        "docker exec yml2sh-postgresql sh -c psql",
+        "docker rm -f yml2sh-acme-widget-1-postgresql",
+        "docker run -d --name yml2sh-acme-widget-1-postgresql -p 127.0.0.1:5432:5432",
+        "docker exec yml2sh-acme-widget-1-postgresql sh -c pg_isready",
+        "docker exec yml2sh-acme-widget-1-postgresql sh -c psql",
         "sudo bash -c echo",
         "sudo bash -c echo",
         "sudo /etc/init.d/postgresql restart",
         "docker run --add-host db:host-gateway web bundle exec rspec",
-        "docker rm -f yml2sh-postgresql",
+        "docker rm -f yml2sh-acme-widget-1-postgresql",
     ];
     assert_eq!(calls.len(), expected_prefixes.len(), "{calls:#?}");
     for (call, prefix) in calls.iter().zip(expected_prefixes) {
@@ -603,7 +606,9 @@ fn services_are_waited_for_until_ready() {
     let record = std::fs::read_to_string(base.join("record")).unwrap();
     assert_eq!(record.matches("redis-cli").count(), 3, "{record}");
     assert!(
-        record.trim_end().ends_with("rm -f yml2sh-redis"),
+        record
+            .trim_end()
+            .ends_with("rm -f yml2sh-acme-widget-1-redis"),
         "{record}"
     );
 }
@@ -657,14 +662,143 @@ fn make_removes_services_on_ctrl_c() {
     let mut calls = String::new();
     for _ in 0..50 {
         calls = std::fs::read_to_string(&record).unwrap_or_default();
-        if calls.trim_end().ends_with("docker rm -f yml2sh-redis") {
+        if calls
+            .trim_end()
+            .ends_with("docker rm -f yml2sh-acme-widget-1-redis")
+        {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert!(
-        calls.trim_end().ends_with("docker rm -f yml2sh-redis"),
+        calls
+            .trim_end()
+            .ends_with("docker rm -f yml2sh-acme-widget-1-redis"),
         "{calls}"
     );
     assert!(!repo.join("finished").exists());
+}
+
+#[test]
+fn a_taken_port_names_services_host() {
+    let run = run(
+        "taken-port",
+        "exec/services.yml",
+        None,
+        &[],
+        &[("YML2SH_DOCKER_TAKEN_PORTS", "6379")],
+    );
+    let text = run.text();
+    assert_eq!(run.out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("port 6379 on 127.0.0.1 is already in use (another build's redis, or one running here): stop it, or pass --services=host")
+            && text.contains("service redis (port 6379 is already in use; --services=host uses what runs there)"),
+        "{text}"
+    );
+    // A failed setup stops the build: the test commands do not run.
+    assert!(!run.repo.join("trace").exists());
+}
+
+/// Three builds of one project at once, two through build.sh and one through the Makefile,
+/// sharing one home: distinct build numbers (under the lock), one container each, and a cache
+/// that holds one build's whole copy, never a mix, with nothing left beside it.
+#[test]
+fn builds_at_once_do_not_collide() {
+    let base = std::env::temp_dir().join(format!("yml2sh-concurrent-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let home = base.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let bin = common::stand_ins(&base, &["docker"]);
+    let record = base.join("record");
+    let source = common::read_source(&common::fixture("exec/concurrent.yml"));
+    let mut children = vec![];
+    for (i, target) in [Target::Bash, Target::Make, Target::Bash]
+        .into_iter()
+        .enumerate()
+    {
+        let (repo, _) = common::scratch_repo(&format!("concurrent-{i}"), None);
+        let text = yml2sh::compile(&source, &common::options(target))
+            .unwrap()
+            .text;
+        let file = base.join(format!("build-{i}"));
+        std::fs::write(&file, text).unwrap();
+        let mut cmd = if target == Target::Make {
+            let mut c = Command::new("make");
+            c.arg("-f").arg(&file);
+            c
+        } else {
+            let mut c = Command::new("bash");
+            c.arg(&file);
+            c
+        };
+        cmd.current_dir(&repo)
+            .env(
+                "PATH",
+                format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+            )
+            .env("HOME", &home)
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .env("NO_COLOR", "1")
+            .env("TRACE", base.join("trace"))
+            .env("YML2SH_RECORD", &record);
+        common::scrub_env(&mut cmd);
+        children.push(cmd.output_async());
+    }
+    for child in children {
+        let out = child.join().unwrap();
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut builds: Vec<String> = std::fs::read_to_string(base.join("trace"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    builds.sort();
+    assert_eq!(builds, ["build 1", "build 2", "build 3"]);
+    let calls = std::fs::read_to_string(&record).unwrap();
+    let mut names: Vec<&str> = calls
+        .lines()
+        .filter_map(|l| l.strip_prefix("docker run -d --name "))
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "yml2sh-acme-widget-1-redis",
+            "yml2sh-acme-widget-2-redis",
+            "yml2sh-acme-widget-3-redis"
+        ]
+    );
+    let cache = home.join(".cache/yml2sh/acme/widget/dependencies/build");
+    let entries: Vec<String> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(entries, ["vendor"], "nothing left beside the cache");
+    let files: std::collections::BTreeSet<String> = (1..=8)
+        .map(|i| std::fs::read_to_string(cache.join(format!("vendor/file-{i}"))).unwrap())
+        .collect();
+    assert_eq!(files.len(), 1, "one build's copy, not a mix: {files:?}");
+}
+
+/// `Command::output` on a thread, so several builds run at once.
+trait OutputAsync {
+    fn output_async(&mut self) -> std::thread::JoinHandle<Output>;
+}
+
+impl OutputAsync for Command {
+    fn output_async(&mut self) -> std::thread::JoinHandle<Output> {
+        let child = self
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::spawn(move || child.wait_with_output().unwrap())
+    }
 }

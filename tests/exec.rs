@@ -100,6 +100,17 @@ fn run_make(name: &str, case: &Case) -> Outcome {
 }
 
 fn run(name: &str, case: &Case, target: Target, extra_args: &[&str]) -> Outcome {
+    run_with_env(name, case, target, extra_args, &[])
+}
+
+/// `run`, with `env` set too (case.env is static).
+fn run_with_env(
+    name: &str,
+    case: &Case,
+    target: Target,
+    extra_args: &[&str],
+    env: &[(&str, &str)],
+) -> Outcome {
     let (repo, home) = scratch(name, case);
     let trace = repo.parent().unwrap().join("trace");
     let mut cmd = if target == Target::Make {
@@ -128,7 +139,7 @@ fn run(name: &str, case: &Case, target: Target, extra_args: &[&str]) -> Outcome 
         .env("XDG_CACHE_HOME", home.join(".cache"))
         .env("NO_COLOR", "1");
     common::scrub_env(&mut cmd);
-    for (k, v) in case.env {
+    for (k, v) in case.env.iter().chain(env) {
         cmd.env(k, v);
     }
     let out = cmd.output().expect("bash runs");
@@ -893,4 +904,109 @@ fn only_with_deploy_outside_it_is_refused() {
         "{:?}",
         make.trace
     );
+}
+
+/// The build's home: by default the user's, with ~/.circlerc per build (what a build appends is
+/// undone at its end, a file that was there comes back as it was); `--home DIR` (YML2SH_HOME)
+/// a home of its own kept between builds, `--fresh-home` (YML2SH_FRESH_HOME) an empty one
+/// removed at the end. The cache store stays in the user's home either way.
+#[test]
+fn the_build_s_home() {
+    let case = Case {
+        fixture: "home.yml",
+        ..CASE
+    };
+    // Default: the user's home; a second build does not see the first one's ~/.circlerc line.
+    let out = run_both("home-default", &case, &[]);
+    for o in [&out, out.make.as_deref().unwrap()] {
+        let home = o.home.to_string_lossy().into_owned();
+        assert_eq!(
+            o.trace,
+            [format!("home={home} rc=yes lines=1")],
+            "{}",
+            o.stdout
+        );
+        assert!(!o.home.join(".circlerc").exists(), "{}", o.stdout);
+        assert!(o.home.join("docker/image.tar").exists());
+    }
+    // A ~/.circlerc the user had comes back as it was.
+    let out = run_both(
+        "home-kept",
+        &Case {
+            files: &[("~/.circlerc", "export MINE=1\n")],
+            ..case
+        },
+        &[],
+    );
+    for o in [&out, out.make.as_deref().unwrap()] {
+        assert!(o.trace[0].ends_with("rc=yes lines=2"), "{:?}", o.trace);
+        assert_eq!(
+            std::fs::read_to_string(o.home.join(".circlerc")).unwrap(),
+            "export MINE=1\n"
+        );
+    }
+    // --home DIR: the build's own home, the user's untouched; the cache of ~/docker is kept in
+    // the user's store and restored into the build's home.
+    for (target, name) in [(Target::Bash, "home-dir"), (Target::Make, "home-dir-make")] {
+        let base = std::env::temp_dir().join(format!("yml2sh-exec-{}-{name}", std::process::id()));
+        let own = base.join("own home");
+        let case = Case {
+            fixture: "home.yml",
+            ..CASE
+        };
+        let args: &[&str] = &[];
+        let o = run_with_env(
+            name,
+            &case,
+            target,
+            args,
+            &[("YML2SH_HOME", own.to_str().unwrap())],
+        );
+        let own_s = own.to_string_lossy().into_owned();
+        assert_eq!(
+            o.trace,
+            [format!("home={own_s} rc=yes lines=1")],
+            "{}",
+            o.stdout
+        );
+        assert!(own.join(".circlerc").exists() && own.join("docker/image.tar").exists());
+        assert_eq!(
+            std::fs::read_dir(&o.home)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect::<Vec<_>>(),
+            [std::ffi::OsString::from(".cache")],
+            "the user's home holds yml2sh's store only"
+        );
+        assert!(o
+            .home
+            .join(".cache/yml2sh/acme/widget/dependencies/home/docker/image.tar")
+            .exists());
+    }
+    // --home on build.sh's command line, and --fresh-home: nothing left, home or state.
+    let own = std::env::temp_dir().join(format!("yml2sh-exec-{}-flag-home", std::process::id()));
+    let o = run_bash("home-flag", &case, &["--home", own.to_str().unwrap()]);
+    assert!(
+        o.trace[0].starts_with(&format!("home={} ", own.display())),
+        "{:?}",
+        o.trace
+    );
+    let _ = std::fs::remove_dir_all(&own);
+    for (target, name) in [
+        (Target::Bash, "home-fresh"),
+        (Target::Make, "home-fresh-make"),
+    ] {
+        let o = run_with_env(name, &case, target, &[], &[("YML2SH_FRESH_HOME", "1")]);
+        let fresh = o.trace[0]
+            .strip_prefix("home=")
+            .and_then(|t| t.split(" rc=").next())
+            .unwrap()
+            .to_string();
+        assert!(o.trace[0].ends_with("rc=yes lines=1"), "{:?}", o.trace);
+        assert!(fresh != o.home.to_string_lossy(), "{fresh}");
+        assert!(!Path::new(&fresh).exists(), "{fresh} is left behind");
+        assert!(!o.home.join(".circlerc").exists());
+    }
+    let o = run_bash("home-fresh-flag", &case, &["--fresh-home"]);
+    assert!(o.trace[0].ends_with("rc=yes lines=1") && !o.home.join(".circlerc").exists());
 }
