@@ -40,7 +40,38 @@ pub struct Cli {
     #[command(flatten)]
     compile: CompileArgs,
     #[command(flatten)]
+    infer: InferArgs,
+    #[command(flatten)]
     report: ReportArgs,
+}
+
+/// Inference (spec §9): CircleCI 1.0's commands for phases without `override`; accepted before
+/// or after a subcommand.
+#[derive(Args, Debug)]
+struct InferArgs {
+    /// The checkout to infer CircleCI's commands from (default: the circle.yml's directory).
+    #[arg(long, value_name = "DIR", global = true)]
+    project_dir: Option<PathBuf>,
+    /// Infer nothing: phases without `override` run only their `pre` and `post`.
+    #[arg(long, global = true)]
+    no_infer: bool,
+}
+
+impl InferArgs {
+    fn options(&self, file: &Path, verbatim: bool) -> LowerOptions {
+        let project_dir = self.project_dir.clone().or_else(|| {
+            (file != Path::new("-")).then(|| match file.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            })
+        });
+        LowerOptions {
+            verbatim,
+            project_dir,
+            no_infer: self.no_infer,
+            ..LowerOptions::default()
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -167,8 +198,8 @@ fn run(cli: Cli) -> i32 {
         }
     }
     match &cli.command {
-        Some(Command::Check(args)) => check(args, &cli.report),
-        None => compile(&cli.compile, &cli.report),
+        Some(Command::Check(args)) => check(args, &cli.infer, &cli.report),
+        None => compile(&cli.compile, &cli.infer, &cli.report),
     }
 }
 
@@ -184,7 +215,7 @@ fn default_input() -> PathBuf {
 }
 
 /// Every file's diagnostics, each file once, in the order given; stdout is the report.
-fn check(args: &CheckArgs, report: &ReportArgs) -> i32 {
+fn check(args: &CheckArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
     let paths = if args.files.is_empty() {
         vec![default_input()]
     } else {
@@ -194,7 +225,11 @@ fn check(args: &CheckArgs, report: &ReportArgs) -> i32 {
     for path in &paths {
         let (source, diags) = match read_source(path) {
             Ok(source) => {
-                let diags = crate::check(&source, &Options::default());
+                let options = Options {
+                    lower: infer.options(path, false),
+                    ..Options::default()
+                };
+                let diags = crate::check(&source, &options);
                 (source, diags)
             }
             Err(e) => {
@@ -258,7 +293,7 @@ fn deny(mut diags: Vec<Diagnostic>, lints: &[Lint]) -> Vec<Diagnostic> {
     diags
 }
 
-fn compile(args: &CompileArgs, report: &ReportArgs) -> i32 {
+fn compile(args: &CompileArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
     let file = args.file.clone().unwrap_or_else(default_input);
     let source = match read_source(&file) {
         Ok(s) => s,
@@ -275,10 +310,7 @@ fn compile(args: &CompileArgs, report: &ReportArgs) -> i32 {
     }
     let options = Options {
         target: args.format,
-        lower: LowerOptions {
-            verbatim: args.verbatim,
-            ..LowerOptions::default()
-        },
+        lower: infer.options(&file, args.verbatim),
         emit: EmitOptions {
             nodes: args.nodes,
             ..EmitOptions::default()

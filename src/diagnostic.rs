@@ -272,8 +272,17 @@ codes! {
         "a phase nested under `machine:` by mistake",
         "move the phase to the top level";
     InferredCommands = "inferred-commands",
-        "CircleCI would have inferred commands here",
-        "write the commands out, or `override: []` to run none";
+        "CircleCI would have inferred commands here that yml2sh does not run",
+        "run yml2sh inside the checkout (or pass --project-dir), or write the commands out, or `override: []` to run none";
+    Inference = "inference",
+        "what inference found in the project and how many commands it added",
+        "read them with `-f ir`; --no-infer turns inference off";
+    InferredTests = "inferred-tests",
+        "the test commands inference runs",
+        "write `test.override` to run others";
+    DefaultService = "default-service",
+        "a database CircleCI 1.0 ran without being listed, started because the config uses it",
+        "list it under `machine.services` to say so";
     BadHosts = "bad-hosts",
         "a `machine.hosts` entry that is not a hostname and an address",
         "write `hostname: address`";

@@ -120,6 +120,9 @@ pub enum Section {
     Commands,
     /// Written by yml2sh on CircleCI's behalf (e.g. the `heroku:` push).
     Generated,
+    /// What CircleCI 1.0 inferred from the project's files where a phase has no `override`
+    /// (spec §4.2, §9); `Command::inferred_from` names the file.
+    Inferred,
 }
 
 impl Section {
@@ -130,6 +133,7 @@ impl Section {
             Section::Post => "post",
             Section::Commands => "commands",
             Section::Generated => "generated",
+            Section::Inferred => "inferred",
         }
     }
 }
@@ -141,6 +145,10 @@ pub struct EnvVar {
     pub value: String,
     #[serde(skip)]
     pub span: Span,
+    /// Exported by CircleCI's inference, not written in the circle.yml: the file that caused it
+    /// (e.g. `Gemfile`). Such variables come before `machine.environment`, which wins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inferred_from: Option<String>,
 }
 
 /// Spec §6.2, with the phase defaults already applied.
@@ -174,6 +182,9 @@ pub struct Command {
     pub modifiers: Modifiers,
     /// Set by a rewrite pass: the command as the user wrote it, when `code` differs.
     pub original: Option<ShellCode>,
+    /// For `Section::Inferred` commands: the file (and what in it) that made CircleCI 1.0 run
+    /// this, e.g. `package.json (scripts.test)`. Back-ends say it beside the command.
+    pub inferred_from: Option<String>,
 }
 
 /// A step of a phase: a user command or something CircleCI did itself at that point.
@@ -181,7 +192,9 @@ pub struct Command {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Step {
     Run(Command),
-    /// No `override`: CircleCI would have inferred commands here (spec §4.2, §9).
+    /// No `override`, and CircleCI would have inferred commands here that yml2sh could not
+    /// (no project to look at, `--no-infer`, or a stack it cannot infer for; spec §4.2, §9).
+    /// Where inference worked, its commands are ordinary `Run` steps of `Section::Inferred`.
     Inferred,
     /// `machine.environment` is exported from here on (not visible to `machine.pre`).
     ExportEnv,
@@ -445,13 +458,11 @@ impl Ir {
             .chain(self.teardown.iter_mut())
     }
 
-    /// True when any test command (or inference slot) exists.
+    /// True when the test phase runs a command (written or inferred); an inference slot that
+    /// yml2sh could not fill runs nothing, so it does not count.
     pub fn has_tests(&self) -> bool {
-        self.phase(PhaseKind::Test).is_some_and(|p| {
-            p.steps
-                .iter()
-                .any(|s| matches!(s, Step::Run(_) | Step::Inferred))
-        })
+        self.phase(PhaseKind::Test)
+            .is_some_and(|p| p.commands().next().is_some())
     }
 }
 
@@ -485,6 +496,9 @@ impl fmt::Display for Command {
         for g in &m.files {
             writeln!(f, "      files {}", quote(g))?;
         }
+        if let Some(from) = &self.inferred_from {
+            writeln!(f, "      inferred from {from}")?;
+        }
         if let Some(o) = &self.original {
             writeln!(f, "      rewritten from {}", quote(o.as_str()))?;
         }
@@ -510,7 +524,11 @@ impl fmt::Display for Ir {
             writeln!(f, "branches ignore {}", v.join(", "))?;
         }
         for e in &self.environment {
-            writeln!(f, "env {}={}", e.name, quote(&e.value))?;
+            write!(f, "env {}={}", e.name, quote(&e.value))?;
+            match &e.inferred_from {
+                Some(from) => writeln!(f, " (inferred from {from})")?,
+                None => writeln!(f)?,
+            }
         }
         for s in &self.services {
             match &s.container {

@@ -354,6 +354,8 @@ y2s_prelude() {
   local dir=$1 assignment
   shift
   printf '%s\n' 'unset BASH_ENV'
+  # Where inferred variables find the build (PATH="$YML2SH_BUILD_DIR/node_modules/.bin:…").
+  printf 'export YML2SH_BUILD_DIR=%q\n' "$Y2S_BUILD_DIR"
   # shellcheck disable=SC2016 # these lines are for the command's shell to expand
   printf '%s\n' '[ -f "$Y2S_ENV_FILE" ] && . "$Y2S_ENV_FILE"' '[ -f ~/.circlerc ] && . ~/.circlerc'
   if [ "$Y2S_DIR" = home ]; then
@@ -392,11 +394,12 @@ y2s_foreground() {
 }
 
 # y2s_run LINE [--timeout SECONDS] [--pwd DIR] [--env 'NAME="value"']... [--files GLOB]...
-#         [--background] [--all-nodes|--node-0], with the command text on standard input.
+#         [--background] [--all-nodes|--node-0] [--inferred FROM], with the command text on
+#         standard input. FROM: the project file CircleCI 1.0's inference ran it for.
 y2s_run() {
   local line=$1
   shift
-  local timeout=600 dir='' background=0 nodes=$Y2S_NODES
+  local timeout=600 dir='' background=0 nodes=$Y2S_NODES inferred=''
   local -a envs=() globs=()
   while [ $# -gt 0 ]; do
     case $1 in
@@ -407,6 +410,7 @@ y2s_run() {
       --background) background=1 ;;
       --all-nodes) nodes='all-nodes' ;;
       --node-0) nodes='node-0' ;;
+      --inferred) inferred=$2 && shift ;;
       *) y2s_die "y2s_run: unknown option $1" ;;
     esac
     shift
@@ -424,6 +428,8 @@ y2s_run() {
     # Which node runs it matters only when there is more than one.
     [ "$nodes" = all-nodes ] || [ "${CIRCLE_NODE_TOTAL:-1}" = 1 ] || notes+=" node-0-only"
     [ ${#globs[@]} = 0 ] || notes+=" files=${globs[*]}"
+    [ -z "$inferred" ] || notes+=" inferred from $inferred"
+    [ "$line" != 0 ] || line=-
     [ "$cmd" = "$title" ] || title+=" …"
     printf '  %-6s %s%s%s\n' "$line" "$title" "$Y2S_D" "${notes:+  [${notes# }]}$Y2S_0"
     return 0
@@ -444,6 +450,7 @@ y2s_run() {
     y2s_skip "$title" "no files for node $CIRCLE_NODE_INDEX"
     return 0
   fi
+  [ -z "$inferred" ] || y2s_note "# inferred from $inferred"
   y2s_show "$cmd"
   Y2S_RAN=$((Y2S_RAN + 1))
   if [ "$Y2S_MODE" = dry-run ]; then

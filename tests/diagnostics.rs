@@ -6,7 +6,14 @@ use crate::common;
 use yml2sh::{render, Code};
 
 /// Codes raised outside `tests/fixtures/err` (by the CLI, or tested where they arise).
-const ELSEWHERE: &[Code] = &[Code::Io, Code::TooLarge];
+/// `inference` and `inferred-tests` need a project around the circle.yml: tests/infer.rs.
+const ELSEWHERE: &[Code] = &[
+    Code::Io,
+    Code::TooLarge,
+    Code::Inference,
+    Code::InferredTests,
+    Code::DefaultService,
+];
 
 fn diagnostics_of(path: &std::path::Path) -> (yml2sh::Source, Vec<yml2sh::Diagnostic>) {
     let bytes = std::fs::read(path).unwrap();

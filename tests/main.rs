@@ -13,6 +13,7 @@ mod docker;
 mod emit;
 mod exec;
 mod github;
+mod infer;
 mod ir_digests;
 mod make;
 mod output;

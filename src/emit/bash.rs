@@ -18,6 +18,8 @@ struct CommandView {
     code: String,
     /// A heredoc delimiter that is not a line of the command.
     tag: String,
+    /// For inferred commands: the file that caused it (`package.json (scripts.test)`).
+    inferred_from: Option<String>,
 }
 
 fn command_view(c: &Command) -> CommandView {
@@ -27,6 +29,7 @@ fn command_view(c: &Command) -> CommandView {
         section: call.section,
         args: call.args,
         tag: escape::heredoc_tag(&call.code, "YML2SH"),
+        inferred_from: call.inferred_from,
         code: call.code,
     }
 }

@@ -43,8 +43,12 @@ impl Line {
         words.push("y2s_run".into());
         words.push(view.line.to_string());
         words.extend(view.args);
+        let title = match &view.inferred_from {
+            Some(from) => format!("{}, inferred from {from}", view.section),
+            None => format!("{}, circle.yml line {}", view.section, view.line),
+        };
         Line {
-            title: format!("{}, circle.yml line {}", view.section, view.line),
+            title,
             tag: tags.next(view.line),
             text: view.code,
             words,
@@ -179,7 +183,11 @@ fn help(ir: &Ir, options: &super::EmitOptions, deployments: &[DeploymentView]) -
         } else {
             ""
         };
-        format!("      {:<5} {title}{more}", c.line)
+        let from = c
+            .inferred_from
+            .as_ref()
+            .map_or(String::new(), |f| format!("   # inferred from {f}"));
+        format!("      {:<5} {title}{more}{from}", c.line)
     };
     let mut out = vec![
         "Usage: make [TARGET] [NAME=VALUE]...   (one target at a time)".to_string(),

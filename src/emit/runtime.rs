@@ -22,6 +22,8 @@ pub(crate) struct RunCall {
     pub args: Vec<String>,
     /// The command's text, verbatim.
     pub code: String,
+    /// For inferred commands: the file that caused it (`package.json (scripts.test)`).
+    pub inferred_from: Option<String>,
 }
 
 /// The runtime's pattern word: `exact:NAME` or `re:ERE`.
@@ -81,7 +83,11 @@ pub(crate) fn run_call(c: &Command) -> RunCall {
             None,
         );
     }
+    if let Some(from) = &c.inferred_from {
+        flag("--inferred", Some(from.clone()));
+    }
     RunCall {
+        inferred_from: c.inferred_from.clone(),
         line: c.line,
         section: format!("{}.{}", c.phase, c.section.name()),
         args,

@@ -6,15 +6,27 @@ use crate::ir::*;
 use crate::parse::{CommandList, Config, DeploymentSection, EnvEntry, PhaseSection, Text};
 use crate::source::Source;
 
+use super::infer::Inference;
 use super::pattern;
+use super::InferState;
 
 struct Builder<'a> {
     source: &'a Source,
     next_id: usize,
+    infer: &'a InferState,
 }
 
-pub(super) fn run(source: &Source, config: &Config, diags: &mut Diagnostics) -> Ir {
-    let mut b = Builder { source, next_id: 0 };
+pub(super) fn run(
+    source: &Source,
+    config: &Config,
+    infer: &InferState,
+    diags: &mut Diagnostics,
+) -> Ir {
+    let mut b = Builder {
+        source,
+        next_id: 0,
+        infer,
+    };
     let machine = config.machine.clone().unwrap_or_default();
 
     let mut phases = vec![];
@@ -68,6 +80,12 @@ pub(super) fn run(source: &Source, config: &Config, diags: &mut Diagnostics) -> 
 
     // dependencies: the cache is restored before `pre` and saved after `post` (spec §4.1 rows 13–15).
     let mut steps = vec![Step::RestoreCache];
+    // The language set-up of 1.0's machine (the Python virtualenv), before `pre`, whatever
+    // the phase says: it was there before any command ran.
+    if let InferState::Project(inf) = infer {
+        let span = config.dependencies.as_ref().map(|s| s.span);
+        b.push_inferred(&mut steps, PhaseKind::Dependencies, &inf.setup, span);
+    }
     b.push_phase(
         &mut steps,
         PhaseKind::Dependencies,
@@ -89,7 +107,10 @@ pub(super) fn run(source: &Source, config: &Config, diags: &mut Diagnostics) -> 
         phases.push(phase(kind, steps));
     }
 
-    inferred_warning(&phases, config, diags);
+    inferred_warning(&phases, config, infer, source, diags);
+    if let InferState::Project(inf) = infer {
+        inferred_notes(&phases, inf, diags);
+    }
 
     let deployments = config
         .deployment
@@ -117,7 +138,10 @@ pub(super) fn run(source: &Source, config: &Config, diags: &mut Diagnostics) -> 
             .as_ref()
             .map(|t| t.value.clone())
             .filter(|d| !d.is_empty()),
-        environment: env(&machine.environment),
+        environment: inferred_env(infer)
+            .into_iter()
+            .chain(env(&machine.environment))
+            .collect(),
         timezone: machine.timezone.as_ref().map(|t| t.value.clone()),
         hosts: machine
             .hosts
@@ -146,7 +170,10 @@ pub(super) fn run(source: &Source, config: &Config, diags: &mut Diagnostics) -> 
             only: patterns(&config.general.branches_only, diags),
             ignore: patterns(&config.general.branches_ignore, diags),
         },
-        cache_directories: texts(dependencies.map_or(&[][..], |d| &d.cache_directories)),
+        cache_directories: cache_directories(
+            texts(dependencies.map_or(&[][..], |d| &d.cache_directories)),
+            infer,
+        ),
         artifacts: texts(&config.general.artifacts),
         webhooks: texts(&config.webhooks),
         language_spans: machine
@@ -160,9 +187,15 @@ pub(super) fn run(source: &Source, config: &Config, diags: &mut Diagnostics) -> 
     }
 }
 
-/// One warning naming every phase where CircleCI would have inferred commands (spec §9.3:
-/// never drop inference silently), located at the first such section that is written out.
-fn inferred_warning(phases: &[Phase], config: &Config, diags: &mut Diagnostics) {
+/// Where CircleCI would have inferred commands that yml2sh could not (spec §9.3: never drop
+/// inference silently): one warning, at the first such section written out (else line 1).
+fn inferred_warning(
+    phases: &[Phase],
+    config: &Config,
+    infer: &InferState,
+    source: &Source,
+    diags: &mut Diagnostics,
+) {
     let kinds: Vec<PhaseKind> = phases
         .iter()
         .filter(|p| p.steps.contains(&Step::Inferred))
@@ -171,26 +204,128 @@ fn inferred_warning(phases: &[Phase], config: &Config, diags: &mut Diagnostics) 
     if kinds.is_empty() {
         return;
     }
-    let span = kinds.iter().find_map(|k| match k {
-        PhaseKind::Dependencies => config.dependencies.as_ref().map(|s| s.span),
-        PhaseKind::Database => config.database.as_ref().map(|s| s.span),
-        PhaseKind::Test => config.test.as_ref().map(|s| s.span),
-        _ => None,
-    });
+    let span = kinds
+        .iter()
+        .find_map(|k| section_span(config, *k))
+        .unwrap_or(crate::source::Span::new(0, 0));
     let names: Vec<String> = kinds.iter().map(|k| format!("`{k}`")).collect();
     let list = match names.as_slice() {
         [one] => one.clone(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
         [] => String::new(),
     };
-    diags.push(
-        Diagnostic::warning(
+    let d = match infer {
+        InferState::Off => Diagnostic::warning(
             Code::InferredCommands,
             span,
             format!("no `override` in {list}: CircleCI would have inferred commands there from the project's files"),
         )
-        .with_help("yml2sh does not run inferred commands; write them under `override:` (an empty `override:` runs nothing)"),
-    );
+        .with_help("--no-infer is on, so yml2sh runs none of them; drop it to infer them, or write them under `override:` (an empty `override:` runs nothing)"),
+        InferState::NoProject => Diagnostic::warning(
+            Code::InferredCommands,
+            span,
+            format!("no `override` in {list}, and no project around `{}` to infer CircleCI's commands from", source.name),
+        )
+        .with_help("run yml2sh on the circle.yml inside its checkout, or pass --project-dir DIR (the checkout); or write the commands under `override:`"),
+        InferState::Project(inf) => {
+            let why: Vec<String> = kinds
+                .iter()
+                .filter_map(|k| inf.cannot(*k).map(|w| format!("{k}: {w}")))
+                .collect();
+            Diagnostic::warning(
+                Code::InferredCommands,
+                span,
+                format!("no `override` in {list}: CircleCI 1.0 would have inferred commands there that yml2sh cannot ({})", why.join("; ")),
+            )
+            .with_help("write the commands under `override:` (an empty `override:` runs nothing)")
+        }
+    };
+    diags.push(d);
+}
+
+fn section_span(config: &Config, kind: PhaseKind) -> Option<crate::source::Span> {
+    match kind {
+        PhaseKind::Dependencies => config.dependencies.as_ref().map(|s| s.span),
+        PhaseKind::Database => config.database.as_ref().map(|s| s.span),
+        PhaseKind::Test => config.test.as_ref().map(|s| s.span),
+        _ => None,
+    }
+}
+
+/// Notes saying what inference found and which tests it runs.
+fn inferred_notes(phases: &[Phase], inf: &Inference, diags: &mut Diagnostics) {
+    let inferred: Vec<&Command> = phases
+        .iter()
+        .flat_map(Phase::commands)
+        .filter(|c| c.section == Section::Inferred)
+        .collect();
+    if !inf.stacks.is_empty() {
+        diags.push(Diagnostic::note(
+            Code::Inference,
+            None,
+            format!(
+                "the project is {}: {} inferred command{} (see `-f ir`; --no-infer turns inference off)",
+                inf.stacks.join(", "),
+                inferred.len(),
+                if inferred.len() == 1 { "" } else { "s" }
+            ),
+        ));
+    }
+    let tests: Vec<String> = inferred
+        .iter()
+        .filter(|c| c.phase == PhaseKind::Test)
+        .map(|c| {
+            let mut s = format!(
+                "`{}` (from {})",
+                c.code.title(),
+                c.inferred_from.as_deref().unwrap_or("?")
+            );
+            if !c.modifiers.files.is_empty() {
+                s.push_str(&format!(
+                    ", with {} dealt across nodes",
+                    c.modifiers.files.join(" ")
+                ));
+            }
+            s
+        })
+        .collect();
+    if !tests.is_empty() {
+        diags.push(Diagnostic::note(
+            Code::InferredTests,
+            None,
+            format!(
+                "test: CircleCI 1.0's inferred tests run: {}",
+                tests.join("; ")
+            ),
+        ));
+    }
+}
+
+fn inferred_env(infer: &InferState) -> Vec<EnvVar> {
+    let InferState::Project(inf) = infer else {
+        return vec![];
+    };
+    inf.environment
+        .iter()
+        .map(|(name, value, from)| EnvVar {
+            name: name.clone(),
+            value: value.clone(),
+            span: crate::source::Span::new(0, 0),
+            inferred_from: Some(from.clone()),
+        })
+        .collect()
+}
+
+/// `dependencies.cache_directories`, then what inference cached (spec §9.1), each once.
+fn cache_directories(mut dirs: Vec<String>, infer: &InferState) -> Vec<String> {
+    if let InferState::Project(inf) = infer {
+        for d in &inf.cache {
+            if !dirs.contains(d) {
+                dirs.push(d.clone());
+            }
+        }
+    }
+    dirs
 }
 
 fn phase(kind: PhaseKind, steps: Vec<Step>) -> Phase {
@@ -215,6 +350,7 @@ fn env(entries: &[EnvEntry]) -> Vec<EnvVar> {
             name: e.name.value.clone(),
             value: e.value.value.clone(),
             span: e.name.span,
+            inferred_from: None,
         })
         .collect()
 }
@@ -269,7 +405,13 @@ impl Builder<'_> {
                 }
                 self.push_list(steps, kind, Section::Override, Some(list), diags);
             }
-            None if infers => steps.push(Step::Inferred),
+            None if infers => match self.infer {
+                InferState::Project(inf) if inf.cannot(kind).is_none() => {
+                    let commands = inf.commands(kind);
+                    self.push_inferred(steps, kind, commands, section.map(|s| s.span));
+                }
+                _ => steps.push(Step::Inferred),
+            },
             None => {}
         }
         self.push_list(steps, kind, Section::Post, post, diags);
@@ -353,7 +495,46 @@ impl Builder<'_> {
                     background: m.background.as_ref().is_some_and(|b| b.value),
                 },
                 original: None,
+                inferred_from: None,
             });
+            self.next_id += 1;
+        }
+    }
+
+    /// Inferred commands, as ordinary commands of `Section::Inferred`, located at their phase.
+    fn push_inferred(
+        &mut self,
+        steps: &mut Vec<Step>,
+        kind: PhaseKind,
+        commands: &[super::infer::Inferred],
+        span: Option<crate::source::Span>,
+    ) {
+        let span = span.unwrap_or(crate::source::Span::new(0, 0));
+        let line = if span.end > span.start {
+            self.source.line(span.start)
+        } else {
+            0
+        };
+        for c in commands {
+            steps.push(Step::Run(Command {
+                id: self.next_id,
+                phase: kind,
+                section: Section::Inferred,
+                code: ShellCode(c.code.clone()),
+                line,
+                span,
+                modifiers: Modifiers {
+                    timeout: DEFAULT_TIMEOUT,
+                    pwd: None,
+                    environment: vec![],
+                    // Split tests run on every node, as `files:` commands do.
+                    parallel: !c.files.is_empty() || kind.parallel_default(),
+                    files: c.files.clone(),
+                    background: false,
+                },
+                original: None,
+                inferred_from: Some(c.from.clone()),
+            }));
             self.next_id += 1;
         }
     }
@@ -388,6 +569,7 @@ impl Builder<'_> {
                     background: false,
                 },
                 original: None,
+                inferred_from: None,
             });
             self.next_id += 1;
         }

@@ -74,16 +74,19 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
         }
     }
     circleci_paths(ir, diags);
-    let test_runs_something = ir.has_tests();
-    if !test_runs_something {
+    // Where inference could not say (the `inferred-commands` warning), that warning tells it.
+    let unknown = ir
+        .phase(crate::ir::PhaseKind::Test)
+        .is_some_and(|p| p.steps.contains(&crate::ir::Step::Inferred));
+    if !ir.has_tests() && !unknown {
         diags.push(
-            Diagnostic::note(
+            Diagnostic::warning(
                 Code::NoTests,
                 None,
-                "the build runs no test command; CircleCI reported such builds as \"No Tests\"",
+                "the test phase runs no command, so this build tests nothing; CircleCI reported such builds as \"No Tests\"",
             )
             .with_help(
-                "yml2sh treats a build without test failures as green, so deployment still runs",
+                "write the tests under `test.override`; yml2sh treats a build without test failures as green, so deployment still runs",
             ),
         );
     }

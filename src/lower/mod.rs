@@ -3,6 +3,7 @@
 mod build;
 mod checks;
 pub(crate) mod host;
+pub(crate) mod infer;
 mod languages;
 mod modernize;
 pub(crate) mod pattern;
@@ -22,6 +23,43 @@ pub struct LowerOptions {
     pub verbatim: bool,
     /// Note the commands that change the machine they run on (`yml2sh check`).
     pub host_changes: bool,
+    /// The checkout the circle.yml belongs to (`general.build_dir` is applied to it), where
+    /// inference looks (spec §9). `None`: no project around it (standard input).
+    pub project_dir: Option<std::path::PathBuf>,
+    /// `--no-infer`: leave inference slots empty, as yml2sh did before it inferred.
+    pub no_infer: bool,
+}
+
+/// What inference can use, decided once before the IR is built.
+#[derive(Clone, Debug)]
+pub(crate) enum InferState {
+    /// `--no-infer`.
+    Off,
+    /// Nothing to look at.
+    NoProject,
+    Project(infer::Inference),
+}
+
+fn infer_state(config: &Config, options: &LowerOptions) -> InferState {
+    if options.no_infer {
+        return InferState::Off;
+    }
+    let Some(dir) = &options.project_dir else {
+        return InferState::NoProject;
+    };
+    let mut dir = dir.clone();
+    if let Some(b) = config
+        .general
+        .build_dir
+        .as_ref()
+        .filter(|b| !b.value.is_empty())
+    {
+        dir.push(&b.value);
+    }
+    match infer::detect(&dir) {
+        infer::Detected::Project(inf) => InferState::Project(inf),
+        infer::Detected::NoProject => InferState::NoProject,
+    }
 }
 
 pub fn lower(
@@ -30,7 +68,8 @@ pub fn lower(
     options: &LowerOptions,
     diags: &mut Diagnostics,
 ) -> Ir {
-    let mut ir = build::run(source, config, diags);
+    let infer = infer_state(config, options);
+    let mut ir = build::run(source, config, &infer, diags);
     services::run(&mut ir, diags);
     if !options.verbatim {
         modernize::run(&mut ir, diags);

@@ -1,0 +1,544 @@
+//! Inference (spec §9): the fixture projects under tests/fixtures/projects/ (one small tree per
+//! stack, each with its circle.yml) compiled with their project around them, snapshotted for
+//! every back-end, and executed through build.sh and the Makefile against recording stand-ins.
+
+use crate::common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use yml2sh::{render, Code, Options, Target};
+
+fn project(stack: &str) -> PathBuf {
+    common::fixture(&format!("projects/{stack}"))
+}
+
+fn projects() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(common::fixture("projects"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn options(target: Target, dir: Option<&Path>) -> Options {
+    let mut o = common::options(target);
+    o.lower.project_dir = dir.map(Path::to_path_buf);
+    o
+}
+
+fn source(stack: &str) -> yml2sh::Source {
+    common::read_source(&project(stack).join("circle.yml"))
+}
+
+fn compile(stack: &str, target: Target) -> yml2sh::Output {
+    yml2sh::compile(&source(stack), &options(target, Some(&project(stack))))
+        .unwrap_or_else(|d| panic!("{stack}: {:?}", d.sorted()))
+}
+
+fn ir(stack: &str) -> String {
+    compile(stack, Target::Ir).text
+}
+
+/// The generated text without the shared runtime (pinned by git in templates/), as emit.rs does.
+fn strip_runtime(text: &str) -> String {
+    let runtime = std::fs::read_to_string(common::root().join("templates/runtime.sh")).unwrap();
+    let indented: Vec<String> = runtime
+        .split('\n')
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("          {l}")
+            }
+        })
+        .collect();
+    let commented: String = runtime
+        .split('\n')
+        .map(|l| {
+            if l.is_empty() {
+                "#|\n".to_string()
+            } else {
+                format!("#| {l}\n")
+            }
+        })
+        .collect();
+    text.replace(&commented, "#| <templates/runtime.sh, verbatim>\n")
+        .replace(&runtime, "# <templates/runtime.sh, verbatim>\n")
+        .replace(
+            &indented.join("\n"),
+            "          # <templates/runtime.sh, verbatim>\n",
+        )
+}
+
+#[test]
+fn every_project_in_every_backend() {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(common::root().join("snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    for stack in projects() {
+        settings.set_description(format!("tests/fixtures/projects/{stack}"));
+        for (target, name) in [
+            (Target::Ir, "ir"),
+            (Target::Bash, "bash"),
+            (Target::Make, "make"),
+            (Target::Github, "github"),
+        ] {
+            let out = compile(&stack, target);
+            let mut text = strip_runtime(&out.text);
+            if target == Target::Ir {
+                // The IR snapshot also shows what lowering said about the project.
+                text.push_str("\n--- diagnostics\n");
+                text.push_str(&render::human(
+                    &source(&stack),
+                    &out.diagnostics.sorted(),
+                    false,
+                ));
+            }
+            settings.bind(|| insta::assert_snapshot!(format!("infer-{name}@{stack}"), text));
+        }
+    }
+}
+
+#[test]
+fn node_commands_sit_between_pre_and_post_marked_with_their_file() {
+    let text = ir("node");
+    let deps = text.find("[dependencies:inferred]").unwrap();
+    let test = text.find("[test:inferred]").unwrap();
+    let post = text.find("[test:post]").unwrap();
+    assert!(deps < test && test < post, "{text}");
+    assert!(text.contains("      inferred from package.json\n      | npm install\n"));
+    assert!(text.contains("      inferred from package.json (scripts.test)\n      | npm test\n"));
+    assert!(text.contains(
+        "env PATH=\"$YML2SH_BUILD_DIR/node_modules/.bin:$PATH\" (inferred from package.json)"
+    ));
+    assert!(text.contains("cache \"node_modules\""));
+}
+
+#[test]
+fn node_without_test_script_runs_no_test_and_warns() {
+    let out = compile("node-no-test", Target::Ir);
+    assert!(out.text.contains("| yarn install"), "{}", out.text);
+    assert!(!out.text.contains("yarn test"), "{}", out.text);
+    assert!(
+        out.diagnostics
+            .iter()
+            .any(|d| d.code == Code::NoTests && d.severity == yml2sh::Severity::Warning),
+        "{:?}",
+        out.diagnostics
+    );
+    assert!(!out
+        .diagnostics
+        .iter()
+        .any(|d| d.code == Code::InferredCommands));
+}
+
+#[test]
+fn empty_override_infers_nothing() {
+    let text = ir("empty-override");
+    let deps =
+        &text[text.find("phase dependencies").unwrap()..text.find("phase database").unwrap()];
+    let test = &text[text.find("phase test").unwrap()..];
+    assert!(!deps.contains("run #"), "{deps}");
+    assert!(!test.contains("run #"), "{test}");
+}
+
+#[test]
+fn no_infer_keeps_todays_slots() {
+    let mut o = options(Target::Ir, Some(&project("rails")));
+    o.lower.no_infer = true;
+    let out = yml2sh::compile(&source("rails"), &o).unwrap();
+    assert!(!out.text.contains(":inferred]"), "{}", out.text);
+    assert!(!out.text.contains("RAILS_ENV"), "{}", out.text);
+    assert!(
+        out.text
+            .contains("  inferred (CircleCI would infer commands here)"),
+        "{}",
+        out.text
+    );
+    let warning = out
+        .diagnostics
+        .iter()
+        .find(|d| d.code == Code::InferredCommands)
+        .expect("the warning stays");
+    assert!(warning.help.as_deref().unwrap().contains("--no-infer"));
+}
+
+#[test]
+fn without_a_project_the_warning_says_how_to_infer() {
+    let out = yml2sh::compile(&source("node"), &options(Target::Ir, None)).unwrap();
+    assert!(!out.text.contains(":inferred]"));
+    let d = out
+        .diagnostics
+        .iter()
+        .find(|d| d.code == Code::InferredCommands)
+        .unwrap();
+    assert!(
+        d.message.contains("no project around `circle.yml`"),
+        "{}",
+        d.message
+    );
+    assert!(d.help.as_deref().unwrap().contains("--project-dir"));
+    assert!(d.span.is_some(), "located");
+}
+
+#[test]
+fn build_dir_is_where_inference_looks() {
+    let text = ir("build-dir");
+    assert!(
+        text.contains("inferred from package.json (scripts.test)\n      | npm test"),
+        "{text}"
+    );
+}
+
+#[test]
+fn rails_exports_writes_database_yml_and_splits_rspec() {
+    let text = ir("rails");
+    for want in [
+        "env RAILS_ENV=\"test\" (inferred from Gemfile)",
+        "env RACK_ENV=\"test\" (inferred from Gemfile)",
+        "cache \"vendor/bundle\"",
+        "| bundle check --path=vendor/bundle || bundle install --path=vendor/bundle --jobs=4 --retry=3",
+        "| bundle exec rake db:create db:schema:load --trace",
+        "adapter: postgresql",
+        "files \"spec/**/*_spec.rb\"",
+        "| bundle exec rspec --color --require spec_helper --format progress",
+    ] {
+        assert!(text.contains(want), "{want}\n{text}");
+    }
+    // test.pre runs before the inferred tests, which run on every node (their files are dealt).
+    let pre = text.find("[test:pre]").unwrap();
+    let rspec = text
+        .find("[test:inferred] line 4 timeout=600 all-nodes")
+        .unwrap();
+    assert!(pre < rspec, "{text}");
+    let out = compile("rails", Target::Ir);
+    let note = out
+        .diagnostics
+        .iter()
+        .find(|d| d.code == Code::InferredTests)
+        .unwrap();
+    assert!(
+        note.message.contains("bundle exec rspec"),
+        "{}",
+        note.message
+    );
+}
+
+#[test]
+fn an_existing_database_yml_is_never_written() {
+    let dir = std::env::temp_dir().join(format!("yml2sh-infer-dbyml-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_dir(&project("rails"), &dir);
+    std::fs::create_dir_all(dir.join("config")).unwrap();
+    std::fs::write(dir.join("config/database.yml"), "test: {}\n").unwrap();
+    std::fs::create_dir_all(dir.join(".git")).unwrap();
+    let out = yml2sh::compile(&source("rails"), &options(Target::Ir, Some(&dir))).unwrap();
+    assert!(!out.text.contains("database.yml"), "{}", out.text);
+    assert!(out.text.contains("db:schema:load"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn detection_never_blocks_on_a_fifo_or_reads_a_huge_file_whole() {
+    let dir = std::env::temp_dir().join(format!("yml2sh-infer-fifo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join(".git")).unwrap();
+    let status = Command::new("mkfifo")
+        .arg(dir.join("package.json"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // A 20 MB Gemfile.lock: read up to its limit only.
+    let big = "    rspec-core (3.5.0)\n".repeat(1_000_000);
+    std::fs::write(dir.join("Gemfile.lock"), big).unwrap();
+    std::fs::write(dir.join("Gemfile"), "").unwrap();
+    std::fs::create_dir_all(dir.join("spec")).unwrap();
+    let src = yml2sh::Source::new("circle.yml", "test:\n  post:\n    - echo hi\n");
+    let out = yml2sh::compile(&src, &options(Target::Ir, Some(&dir))).unwrap();
+    assert!(out.text.contains("bundle exec rspec"), "{}", out.text);
+    assert!(
+        !out.text.contains("npm"),
+        "a FIFO is not a package.json: {}",
+        out.text
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ios_without_a_shared_scheme_keeps_the_warning_at_the_test_phase() {
+    let dir = std::env::temp_dir().join(format!("yml2sh-infer-ios-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("App.xcodeproj")).unwrap();
+    std::fs::create_dir_all(dir.join(".git")).unwrap();
+    let src = yml2sh::Source::new(
+        "circle.yml",
+        "machine:\n  xcode:\n    version: 8.0\ntest:\n  post:\n    - echo hi\n",
+    );
+    let out = yml2sh::compile(&src, &options(Target::Ir, Some(&dir))).unwrap();
+    let d = out
+        .diagnostics
+        .iter()
+        .find(|d| d.code == Code::InferredCommands)
+        .expect("1.0 would have tested the scheme");
+    assert!(d.message.contains("no shared scheme"), "{}", d.message);
+    assert_eq!(src.line(d.span.unwrap().start), 4, "at `test:`");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Execution: the inferred commands run, in order, through build.sh and the Makefile.
+
+const TOOLS: &[&str] = &[
+    "npm",
+    "yarn",
+    "bundle",
+    "pip",
+    "virtualenv",
+    "python",
+    "mvn",
+    "gradle",
+    "lein",
+    "go",
+    "docker",
+    "composer",
+    "phpunit",
+    "sbt",
+    "ant",
+    "mocha",
+    "nosetests",
+];
+
+struct Run {
+    out: Output,
+    calls: Vec<String>,
+}
+
+impl Run {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+            + &String::from_utf8_lossy(&self.out.stderr)
+    }
+}
+
+fn run_target(target: Target, stack: &str, env: &[(&str, &str)]) -> Run {
+    let label = format!(
+        "infer-{stack}-{}-{}",
+        if target == Target::Make {
+            "make"
+        } else {
+            "bash"
+        },
+        env.iter().map(|(_, v)| *v).collect::<Vec<_>>().join("-")
+    );
+    let (repo, home) = common::scratch_repo(&label, Some(&project(stack)));
+    let base = repo.parent().unwrap().to_path_buf();
+    // Compiled where a user compiles it: in the checkout.
+    let source = common::read_source(&repo.join("circle.yml"));
+    let text = yml2sh::compile(&source, &options(target, Some(&repo)))
+        .unwrap_or_else(|d| panic!("{stack}: {:?}", d.sorted()))
+        .text;
+    let bin = common::stand_ins(&base, TOOLS);
+    let record = base.join("record");
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let mut cmd = if target == Target::Make {
+        std::fs::write(base.join("Makefile"), text).unwrap();
+        let mut cmd = Command::new("make");
+        cmd.arg("-s").arg("-f").arg(base.join("Makefile"));
+        cmd
+    } else {
+        std::fs::write(base.join("build.sh"), text).unwrap();
+        let mut cmd = Command::new("bash");
+        cmd.arg(base.join("build.sh"));
+        cmd
+    };
+    common::scrub_env(&mut cmd);
+    cmd.current_dir(&repo)
+        .env("PATH", path)
+        .env("HOME", &home)
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .env("NO_COLOR", "1")
+        .env("YML2SH_RECORD", &record);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("the build runs");
+    let calls = std::fs::read_to_string(&record)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.replace(&home.to_string_lossy().into_owned(), "<home>"))
+        .collect();
+    let _ = std::fs::remove_dir_all(&base);
+    Run { out, calls }
+}
+
+/// Runs the project's build through build.sh and the Makefile; both make the same calls.
+fn run(stack: &str, env: &[(&str, &str)]) -> Run {
+    let bash = run_target(Target::Bash, stack, env);
+    let make = run_target(Target::Make, stack, env);
+    assert_eq!(
+        (bash.out.status.success(), &bash.calls),
+        (make.out.status.success(), &make.calls),
+        "{stack}: build.sh and the Makefile differ\n--- bash:\n{}\n--- make:\n{}",
+        bash.text(),
+        make.text()
+    );
+    bash
+}
+
+fn check(stack: &str, env: &[(&str, &str)], expected: &[&str]) -> Run {
+    let r = run(stack, env);
+    assert_eq!(r.out.status.code(), Some(0), "{stack}: {}", r.text());
+    assert_eq!(r.calls, expected, "{stack}: {}", r.text());
+    r
+}
+
+#[test]
+fn node_runs_npm_install_then_npm_test() {
+    let r = check("node", &[], &["npm install", "npm test"]);
+    let text = r.text();
+    assert!(
+        text.contains("# inferred from package.json (scripts.test)\n$ npm test"),
+        "{text}"
+    );
+}
+
+#[test]
+fn rails_bundles_loads_the_schema_and_runs_rspec_with_its_share_of_specs() {
+    check(
+        "rails",
+        &[("YML2SH_RECORD_ENV", "RAILS_ENV")],
+        &[
+            "bundle check --path=vendor/bundle RAILS_ENV=test",
+            "bundle exec rake db:create db:schema:load --trace RAILS_ENV=test",
+            "bundle exec rspec --color --require spec_helper --format progress spec/models/user_spec.rb spec/models/widget_spec.rb spec/requests/api_spec.rb RAILS_ENV=test",
+        ],
+    );
+    // Two nodes: the specs dealt round-robin in sorted order, as `files:` deals them.
+    check(
+        "rails",
+        &[
+            ("YML2SH_RECORD_ENV", "RAILS_ENV"),
+            ("CIRCLE_NODE_TOTAL", "2"),
+            ("CIRCLE_NODE_INDEX", "1"),
+        ],
+        &[
+            "bundle check --path=vendor/bundle RAILS_ENV=test",
+            "bundle exec rake db:create db:schema:load --trace RAILS_ENV=test",
+            "bundle exec rspec --color --require spec_helper --format progress spec/models/widget_spec.rb RAILS_ENV=test",
+        ],
+    );
+}
+
+#[test]
+fn rails_database_yml_is_written_when_absent() {
+    let (repo, _home) = common::scratch_repo("infer-dbyml-run", Some(&project("rails")));
+    let base = repo.parent().unwrap().to_path_buf();
+    let source = common::read_source(&repo.join("circle.yml"));
+    let text = yml2sh::compile(&source, &options(Target::Bash, Some(&repo)))
+        .unwrap()
+        .text;
+    std::fs::write(base.join("build.sh"), text).unwrap();
+    let bin = common::stand_ins(&base, TOOLS);
+    let mut cmd = Command::new("bash");
+    common::scrub_env(&mut cmd);
+    let out = cmd
+        .arg(base.join("build.sh"))
+        .current_dir(&repo)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("HOME", base.join("home"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stdout).into_owned();
+    let written = std::fs::read_to_string(repo.join("config/database.yml")).unwrap();
+    assert!(written.contains("adapter: postgresql"), "{written}");
+    assert!(written.contains("database: circle_ruby_test"), "{written}");
+    assert!(
+        log.contains("wrote CircleCI 1.0's config/database.yml"),
+        "{log}"
+    );
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+#[test]
+fn python_creates_the_virtualenv_and_installs_into_it() {
+    check(
+        "python",
+        &[("YML2SH_RECORD_ENV", "VIRTUAL_ENV")],
+        &[
+            "python --version VIRTUAL_ENV=''",
+            "virtualenv <home>/virtualenvs/venv-system VIRTUAL_ENV=<home>/virtualenvs/venv-system",
+            "pip install -r requirements.txt VIRTUAL_ENV=<home>/virtualenvs/venv-system",
+            "nosetests tests/test_client.py tests/test_server.py VIRTUAL_ENV=<home>/virtualenvs/venv-system",
+        ],
+    );
+}
+
+#[test]
+fn django_tests_run_by_module_label() {
+    let r = run("django", &[]);
+    let calls: Vec<&str> = r
+        .calls
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !c.starts_with("docker"))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "virtualenv <home>/virtualenvs/venv-system",
+            "pip install -r requirements.txt",
+            "python manage.py test blog.tests shop.tests",
+        ],
+        "{}",
+        r.text()
+    );
+}
+
+#[test]
+fn maven_gradle_lein_and_go_run_their_tools_in_order() {
+    check(
+        "maven",
+        &[],
+        &["mvn dependency:resolve", "mvn integration-test"],
+    );
+    // ./gradlew is the project's own wrapper; it calls gradle.
+    check("gradle", &[], &["gradle dependencies", "gradle test"]);
+    check("clojure", &[], &["lein deps", "lein test", "lein uberjar"]);
+}
+
+#[test]
+fn go_gets_builds_and_tests() {
+    let r = run("go", &[]);
+    let calls: Vec<&str> = r
+        .calls
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !c.starts_with("docker"))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "go get -t -d -v ./...",
+            "go build -v ./...",
+            "go test -v -race ./...",
+        ],
+        "{}",
+        r.text()
+    );
+}
