@@ -78,12 +78,28 @@ impl InferArgs {
 enum Command {
     /// Report every problem any back-end would find in one or more circle.yml; write nothing else.
     Check(CheckArgs),
+    /// Report what migrating many circle.yml involves (Markdown; --json or --csv).
+    Audit(AuditArgs),
+}
+
+#[derive(Args, Debug)]
+struct AuditArgs {
+    /// Files, and directories searched recursively for circle.yml and circle.yaml.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Print the report as JSON (one document) instead of Markdown.
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    /// Print one CSV row per configuration instead of Markdown.
+    #[arg(long)]
+    csv: bool,
 }
 
 impl Command {
     fn name(&self) -> &'static str {
         match self {
             Command::Check(_) => "check",
+            Command::Audit(_) => "audit",
         }
     }
 }
@@ -199,6 +215,7 @@ fn run(cli: Cli) -> i32 {
     }
     match &cli.command {
         Some(Command::Check(args)) => check(args, &cli.infer, &cli.report),
+        Some(Command::Audit(args)) => audit(args),
         None => compile(&cli.compile, &cli.infer, &cli.report),
     }
 }
@@ -266,6 +283,32 @@ fn check(args: &CheckArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
     let mut stdout = std::io::stdout().lock();
     let _ = std::io::Write::write_all(&mut stdout, text.as_bytes());
     i32::from(failed)
+}
+
+/// The migration report on standard output; 1 when a path cannot be read or holds no config.
+fn audit(args: &AuditArgs) -> i32 {
+    let files = match crate::audit::find_configs(&args.paths) {
+        Ok(files) => files,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
+    if files.is_empty() {
+        eprintln!("error: no circle.yml or circle.yaml found under the paths given");
+        return 1;
+    }
+    let configs = crate::audit::audit(&files);
+    let text = if args.json {
+        crate::audit::json(&configs)
+    } else if args.csv {
+        crate::audit::csv(&configs)
+    } else {
+        crate::audit::markdown(&configs)
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = std::io::Write::write_all(&mut stdout, text.as_bytes());
+    0
 }
 
 /// Raises what `--deny` names to errors.

@@ -1,6 +1,7 @@
 //! yml2sh: compile a CircleCI 1.0 `circle.yml` into a bash script, a Makefile or a GitHub
 //! Actions workflow. `compile` runs the whole pipeline: parse → lower → emit.
 
+pub mod audit;
 pub mod cli;
 pub mod diagnostic;
 pub mod emit;

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod audit;
 mod bash;
 mod check;
 mod cli;

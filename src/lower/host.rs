@@ -56,6 +56,9 @@ const RC_FILES: &[&str] = &[
 pub(crate) fn run(source: &Source, ir: &Ir, diags: &mut Diagnostics) {
     for c in ir.commands() {
         let text = c.code.as_str();
+        if !might_change_host(text) {
+            continue;
+        }
         // Text the quote-aware reader refuses (a heredoc, say) is read line by line instead.
         let simples = shell::simple_commands(text).unwrap_or_else(|| {
             text.lines()
@@ -92,6 +95,30 @@ pub(crate) fn run(source: &Source, ir: &Ir, diags: &mut Diagnostics) {
             }
         }
     }
+}
+
+/// A cheap first look (most commands mention none of these), so the audit of thousands of
+/// configs does not tokenize every command.
+fn might_change_host(text: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "sudo",
+        "apt",
+        "dpkg",
+        "service",
+        "systemctl",
+        "update-",
+        "ldconfig",
+        "/etc",
+        "/usr",
+        "/opt",
+        "/bin",
+        "/sbin",
+        "/lib",
+        "/var/lib",
+        "rc",
+        "profile",
+    ];
+    WORDS.iter().any(|w| text.contains(w))
 }
 
 /// Re-bases a simple command read from one line onto the whole command text.

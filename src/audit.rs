@@ -1,0 +1,771 @@
+//! Audit stage (`yml2sh audit`): many circle.yml files → one migration report (Markdown, JSON,
+//! CSV). Each config is parsed and lowered once, on every core; what it says comes from the IR
+//! and the diagnostics of lowering, so the report and `yml2sh check` never disagree.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::Serialize;
+
+use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::ir::{Ir, Pattern, Step};
+use crate::source::Source;
+
+/// What a migration of one config involves, the way GitHub Actions Importer's audit sorts them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Converts with nothing for a person to do (notes at most).
+    Success,
+    /// Converts, with warnings a person must read and act on.
+    Partial,
+    /// Converts, but uses something a back-end cannot express.
+    Unsupported,
+    /// Does not convert: errors in the input.
+    Failed,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [
+        Status::Success,
+        Status::Partial,
+        Status::Unsupported,
+        Status::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Success => "success",
+            Status::Partial => "partial",
+            Status::Unsupported => "unsupported",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// Findings that mean a back-end cannot say what the config asks, and which back-ends; the
+/// ones marked `true` make the config unsupported (the others leave work for a person: partial).
+const CANNOT_EXPRESS: &[(Code, &str, &[&str], bool)] = &[
+    (
+        Code::UnknownService,
+        "a `machine.services` entry no container stands in for",
+        &["bash", "make", "github"],
+        true,
+    ),
+    (
+        Code::UnsupportedLanguage,
+        "a language version GitHub's setup actions cannot provide",
+        &["github"],
+        true,
+    ),
+    (
+        Code::NoEquivalent,
+        "CircleCI variables GitHub Actions has no equivalent for",
+        &["github"],
+        false,
+    ),
+];
+
+/// `codedeploy:` is reported as a deployment that does nothing: yml2sh cannot run it anywhere.
+const CODEDEPLOY: &str = "codedeploy";
+
+/// Why a config has its status: one diagnostic, located by line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// One config's part of the report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConfigReport {
+    /// The path as found (relative to where the audit ran when it was given relative).
+    pub file: String,
+    /// The repository it belongs to: its directory, or the file's stem for a `owner__repo.yml`.
+    pub repository: String,
+    pub status: Status,
+    /// The findings that decided the status (errors, what cannot be expressed, or warnings).
+    pub reasons: Vec<Reason>,
+    /// How many times each diagnostic code was raised.
+    pub codes: BTreeMap<&'static str, usize>,
+    pub commands: usize,
+    /// `name version`, in file order.
+    pub languages: Vec<String>,
+    pub services: Vec<String>,
+    /// `branch`, `regex`, `tag`, `owner`, `heroku`: how many subsections use each.
+    pub deployments: BTreeMap<&'static str, usize>,
+    /// Non-default command modifiers: how many commands use each.
+    pub modifiers: BTreeMap<&'static str, usize>,
+    /// Variables read and defined nowhere: GitHub secrets to create.
+    pub secrets: Vec<String>,
+    /// Phases without `override`, where CircleCI inferred commands.
+    pub inferred_phases: Vec<String>,
+    /// Findings no back-end (or not every back-end) can express.
+    pub cannot_express: Vec<&'static str>,
+}
+
+/// Every `circle.yml` / `circle.yaml` under the paths (files are taken whatever their name),
+/// sorted, each once. Directories named `.git` and `node_modules` are not entered, nor are
+/// symbolic links to directories.
+pub fn find_configs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut found = BTreeSet::new();
+    for path in paths {
+        let meta = std::fs::metadata(path)
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        if meta.is_dir() {
+            walk(path, &mut found)?;
+        } else {
+            found.insert(path.clone());
+        }
+    }
+    Ok(found.into_iter().collect())
+}
+
+fn walk(dir: &Path, found: &mut BTreeSet<PathBuf>) -> Result<(), String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        let name = entry.file_name();
+        if kind.is_dir() {
+            if name != ".git" && name != "node_modules" {
+                walk(&path, found)?;
+            }
+        } else if (kind.is_file() || kind.is_symlink() && path.is_file())
+            && (name == "circle.yml" || name == "circle.yaml")
+        {
+            found.insert(path);
+        }
+    }
+    Ok(())
+}
+
+/// Audits the files on every core; the result is in the order of `files`.
+pub fn audit(files: &[PathBuf]) -> Vec<ConfigReport> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len().max(1));
+    let next = AtomicUsize::new(0);
+    let mut parts: Vec<Vec<(usize, ConfigReport)>> = vec![];
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = vec![];
+                    loop {
+                        // Small batches: cheap to hand out, and no thread idles at the end.
+                        let start = next.fetch_add(16, Ordering::Relaxed);
+                        if start >= files.len() {
+                            break;
+                        }
+                        for (i, path) in files.iter().enumerate().skip(start).take(16) {
+                            done.push((i, audit_file(path)));
+                        }
+                    }
+                    done
+                })
+            })
+            .collect();
+        for w in workers {
+            parts.push(w.join().unwrap_or_default());
+        }
+    });
+    let mut all: Vec<(usize, ConfigReport)> = parts.into_iter().flatten().collect();
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, r)| r).collect()
+}
+
+fn repository(path: &Path) -> String {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name == "circle.yml" || name == "circle.yaml" {
+        match path.parent().map(|p| p.display().to_string()) {
+            Some(dir) if !dir.is_empty() => dir,
+            _ => ".".to_string(),
+        }
+    } else {
+        path.file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
+    }
+}
+
+/// One config: read, parse, lower (with the host-change notes of `check`), sort the findings.
+pub fn audit_file(path: &Path) -> ConfigReport {
+    let file = path.display().to_string();
+    let source = match std::fs::read(path) {
+        Ok(bytes) => crate::source_from_bytes(&file, bytes).map_err(|e| (e.0, e.1)),
+        Err(e) => Err((
+            Source::new(file.clone(), ""),
+            Diagnostic::error(Code::Io, None, format!("cannot read `{file}`: {e}")),
+        )),
+    };
+    let mut report = ConfigReport {
+        file: file.clone(),
+        repository: repository(path),
+        status: Status::Success,
+        reasons: vec![],
+        codes: BTreeMap::new(),
+        commands: 0,
+        languages: vec![],
+        services: vec![],
+        deployments: BTreeMap::new(),
+        modifiers: BTreeMap::new(),
+        secrets: vec![],
+        inferred_phases: vec![],
+        cannot_express: vec![],
+    };
+    let (source, diags, ir) = match source {
+        Ok(source) => {
+            let mut options = crate::Options::default();
+            options.lower.host_changes = true;
+            // Inference looks at the checkout a circle.yml sits in; a loose `owner__repo.yml`
+            // has none.
+            let name = path.file_name().and_then(|n| n.to_str());
+            if matches!(name, Some("circle.yml" | "circle.yaml")) {
+                options.lower.project_dir = Some(match path.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                    _ => PathBuf::from("."),
+                });
+            }
+            match crate::lower(&source, &options) {
+                Ok((ir, diags)) => (source, diags.sorted(), Some(ir)),
+                Err(diags) => (source, diags.sorted(), None),
+            }
+        }
+        Err((source, d)) => (source, vec![d], None),
+    };
+    if let Some(ir) = &ir {
+        describe(ir, &mut report);
+    }
+    let reason = |d: &Diagnostic| Reason {
+        code: d.code.as_str(),
+        severity: d.severity,
+        line: d.span.map(|s| source.line(s.start)),
+        message: d.message.clone(),
+    };
+    for d in &diags {
+        *report.codes.entry(d.code.as_str()).or_default() += 1;
+        if d.code == Code::Secrets {
+            report.secrets.extend(backticked(&d.message));
+        }
+        if let Some(what) = cannot_express(d) {
+            if !report.cannot_express.contains(&what) {
+                report.cannot_express.push(what);
+            }
+        }
+    }
+    report.secrets.sort();
+    report.secrets.dedup();
+    let (status, decisive): (Status, Vec<&Diagnostic>) = if diags.iter().any(Diagnostic::is_error) {
+        (
+            Status::Failed,
+            diags.iter().filter(|d| d.is_error()).collect(),
+        )
+    } else if diags.iter().any(blocks) {
+        let v = diags.iter().filter(|d| blocks(d)).collect();
+        (Status::Unsupported, v)
+    } else if diags.iter().any(|d| d.severity == Severity::Warning) {
+        let v = diags
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .collect();
+        (Status::Partial, v)
+    } else {
+        (Status::Success, vec![])
+    };
+    report.status = status;
+    report.reasons = decisive.into_iter().map(reason).collect();
+    report
+}
+
+/// The name of what cannot be expressed, when the diagnostic says so.
+fn cannot_express(d: &Diagnostic) -> Option<&'static str> {
+    if d.code == Code::DeploymentNoCommands && d.message.contains(CODEDEPLOY) {
+        return Some(CODEDEPLOY);
+    }
+    CANNOT_EXPRESS
+        .iter()
+        .find(|(c, ..)| *c == d.code)
+        .map(|(c, ..)| c.as_str())
+}
+
+/// True when what cannot be expressed makes the config unsupported.
+fn blocks(d: &Diagnostic) -> bool {
+    cannot_express(d).is_some()
+        && CANNOT_EXPRESS
+            .iter()
+            .find(|(c, ..)| *c == d.code)
+            .is_none_or(|(.., blocking)| *blocking)
+}
+
+/// The `names` a message quotes in backticks.
+fn backticked(message: &str) -> Vec<String> {
+    message
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// What the IR says about the config: commands, languages, services, deployments, modifiers.
+fn describe(ir: &Ir, report: &mut ConfigReport) {
+    for phase in &ir.phases {
+        let mut inferred = false;
+        for step in &phase.steps {
+            match step {
+                Step::Language { name, version } => {
+                    report.languages.push(format!("{name} {version}"));
+                }
+                Step::Inferred => inferred = true,
+                Step::Run(c) if c.section == crate::ir::Section::Inferred => inferred = true,
+                _ => {}
+            }
+        }
+        if inferred {
+            report.inferred_phases.push(phase.kind.name().to_string());
+        }
+    }
+    report.services = ir.services.iter().map(|s| s.name.clone()).collect();
+    for c in ir.commands() {
+        report.commands += 1;
+        let m = &c.modifiers;
+        let used = [
+            ("timeout", m.timeout != crate::ir::DEFAULT_TIMEOUT),
+            ("pwd", m.pwd.is_some()),
+            ("environment", !m.environment.is_empty()),
+            ("parallel", m.parallel != c.phase.parallel_default()),
+            ("files", !m.files.is_empty()),
+            ("background", m.background),
+        ];
+        for (name, yes) in used {
+            if yes {
+                *report.modifiers.entry(name).or_default() += 1;
+            }
+        }
+    }
+    for d in &ir.deployments {
+        let regex = |ps: &[Pattern]| ps.iter().any(|p| matches!(p, Pattern::Regex { .. }));
+        let exact = |ps: &[Pattern]| ps.iter().any(|p| matches!(p, Pattern::Exact { .. }));
+        let kinds = [
+            ("branch", exact(&d.branch)),
+            ("regex", regex(&d.branch) || regex(&d.tag)),
+            ("tag", !d.tag.is_empty()),
+            ("owner", d.owner.is_some()),
+            ("heroku", d.heroku_app.is_some()),
+        ];
+        for (kind, yes) in kinds {
+            if yes {
+                *report.deployments.entry(kind).or_default() += 1;
+            }
+        }
+    }
+}
+
+/// Counts over all configs: how many configs use a thing, and how often it occurs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Count {
+    pub configs: usize,
+    pub occurrences: usize,
+}
+
+/// The whole audit, as `--json` prints it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary<'a> {
+    /// The version of this document's shape.
+    pub schema_version: u32,
+    pub yml2sh_version: &'static str,
+    pub total: usize,
+    pub statuses: BTreeMap<&'static str, usize>,
+    pub codes: BTreeMap<&'static str, Count>,
+    pub languages: BTreeMap<String, Count>,
+    pub services: BTreeMap<String, Count>,
+    pub deployments: BTreeMap<&'static str, Count>,
+    pub modifiers: BTreeMap<&'static str, Count>,
+    pub inferred_phases: BTreeMap<String, Count>,
+    pub cannot_express: BTreeMap<&'static str, Count>,
+    pub configs: &'a [ConfigReport],
+}
+
+pub fn summary(configs: &[ConfigReport]) -> Summary<'_> {
+    fn add<K: Ord>(map: &mut BTreeMap<K, Count>, key: K, n: usize) {
+        let c = map.entry(key).or_default();
+        c.configs += 1;
+        c.occurrences += n;
+    }
+    let mut s = Summary {
+        schema_version: 1,
+        yml2sh_version: env!("CARGO_PKG_VERSION"),
+        total: configs.len(),
+        statuses: Status::ALL.iter().map(|st| (st.as_str(), 0)).collect(),
+        codes: BTreeMap::new(),
+        languages: BTreeMap::new(),
+        services: BTreeMap::new(),
+        deployments: BTreeMap::new(),
+        modifiers: BTreeMap::new(),
+        inferred_phases: BTreeMap::new(),
+        cannot_express: BTreeMap::new(),
+        configs,
+    };
+    for c in configs {
+        *s.statuses.entry(c.status.as_str()).or_default() += 1;
+        for (code, n) in &c.codes {
+            add(&mut s.codes, *code, *n);
+        }
+        let per = |items: &[String], map: &mut BTreeMap<String, Count>, key: fn(&str) -> &str| {
+            let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+            for i in items {
+                *seen.entry(key(i)).or_default() += 1;
+            }
+            for (k, n) in seen {
+                add(map, k.to_string(), n);
+            }
+        };
+        per(&c.languages, &mut s.languages, |l| {
+            l.split(' ').next().unwrap_or(l)
+        });
+        per(&c.services, &mut s.services, |x| x);
+        per(&c.inferred_phases, &mut s.inferred_phases, |x| x);
+        for (k, n) in &c.deployments {
+            add(&mut s.deployments, *k, *n);
+        }
+        for (k, n) in &c.modifiers {
+            add(&mut s.modifiers, *k, *n);
+        }
+        for k in &c.cannot_express {
+            let n = c.codes.get(k).copied().unwrap_or(1);
+            add(&mut s.cannot_express, *k, n);
+        }
+    }
+    s
+}
+
+pub fn json(configs: &[ConfigReport]) -> String {
+    let mut text = serde_json::to_string_pretty(&summary(configs)).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// One row per config; lists inside a cell are separated by `;`.
+pub fn csv(configs: &[ConfigReport]) -> String {
+    let mut out = String::from(
+        "repository,file,status,commands,codes,secrets,languages,services,deployments,modifiers,inferred_phases,cannot_express,reasons\n",
+    );
+    for c in configs {
+        let counts = |m: &BTreeMap<&'static str, usize>| {
+            m.iter()
+                .map(|(k, n)| format!("{k}={n}"))
+                .collect::<Vec<_>>()
+                .join(";")
+        };
+        let reasons = c
+            .reasons
+            .iter()
+            .map(|r| match r.line {
+                Some(l) => format!("{}@{l}: {}", r.code, r.message),
+                None => format!("{}: {}", r.code, r.message),
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let cells = [
+            c.repository.clone(),
+            c.file.clone(),
+            c.status.as_str().to_string(),
+            c.commands.to_string(),
+            counts(&c.codes),
+            c.secrets.join(";"),
+            c.languages.join(";"),
+            c.services.join(";"),
+            counts(&c.deployments),
+            counts(&c.modifiers),
+            c.inferred_phases.join(";"),
+            c.cannot_express.join(";"),
+            reasons,
+        ];
+        let row: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+        out.push_str(&row.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// RFC 4180: quoted when it holds a comma, quote or line break; quotes doubled. A leading
+/// `=`, `+`, `-` or `@` is prefixed with `'` so a spreadsheet shows it as text, not a formula.
+fn csv_cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+fn percent(n: usize, total: usize) -> String {
+    if total == 0 {
+        return "0.0%".to_string();
+    }
+    format!("{:.1}%", n as f64 * 100.0 / total as f64)
+}
+
+/// Text for a Markdown table cell: `|` escaped, one line.
+fn cell(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
+/// The report for people: totals, histograms, then every config.
+pub fn markdown(configs: &[ConfigReport]) -> String {
+    let s = summary(configs);
+    let total = s.total;
+    let mut out = String::new();
+    let _ = writeln!(out, "# yml2sh audit\n");
+    let _ = writeln!(
+        out,
+        "{total} CircleCI 1.0 configuration{} audited by yml2sh {}.\n",
+        if total == 1 { "" } else { "s" },
+        s.yml2sh_version
+    );
+    out.push_str("| Status | Configs | Share | Meaning |\n|---|---:|---:|---|\n");
+    let meaning = |st: Status| match st {
+        Status::Success => "converts with nothing left to do",
+        Status::Partial => "converts; warnings a person must act on",
+        Status::Unsupported => "uses something a back-end cannot express",
+        Status::Failed => "errors in the input; nothing is converted",
+    };
+    for st in Status::ALL {
+        let n = s.statuses.get(st.as_str()).copied().unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "| {} | {n} | {} | {} |",
+            st.as_str(),
+            percent(n, total),
+            meaning(st)
+        );
+    }
+    let _ = writeln!(out, "| **total** | **{total}** | 100.0% | |");
+
+    let by_configs = |m: &BTreeMap<String, Count>| {
+        let mut v: Vec<(String, Count)> = m.iter().map(|(k, c)| (k.clone(), c.clone())).collect();
+        v.sort_by(|a, b| b.1.configs.cmp(&a.1.configs).then_with(|| a.0.cmp(&b.0)));
+        v
+    };
+    let owned = |m: &BTreeMap<&'static str, Count>| -> BTreeMap<String, Count> {
+        m.iter().map(|(k, c)| (k.to_string(), c.clone())).collect()
+    };
+    let table = |out: &mut String,
+                 title: &str,
+                 what: &str,
+                 rows: Vec<(String, Count)>,
+                 extra: &dyn Fn(&str) -> String,
+                 extra_title: &str| {
+        let _ = writeln!(out, "\n## {title}\n");
+        if rows.is_empty() {
+            let _ = writeln!(out, "None.");
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "| {what} | Configs | Share | Occurrences |{}\n|---|---:|---:|---:|{}",
+            if extra_title.is_empty() {
+                String::new()
+            } else {
+                format!(" {extra_title} |")
+            },
+            if extra_title.is_empty() { "" } else { "---|" }
+        );
+        for (k, c) in rows {
+            let more = if extra_title.is_empty() {
+                String::new()
+            } else {
+                format!(" {} |", cell(&extra(&k)))
+            };
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} |{more}",
+                cell(&k),
+                c.configs,
+                percent(c.configs, total),
+                c.occurrences
+            );
+        }
+    };
+    let code_meaning =
+        |k: &str| Code::from_name(k).map_or(String::new(), |c| c.meaning().to_string());
+    table(
+        &mut out,
+        "Diagnostic codes",
+        "Code",
+        by_configs(&owned(&s.codes)),
+        &code_meaning,
+        "Meaning",
+    );
+    let versions = |lang: &str| {
+        let set: BTreeSet<&str> = configs
+            .iter()
+            .flat_map(|c| &c.languages)
+            .filter_map(|l| l.strip_prefix(lang).and_then(|v| v.strip_prefix(' ')))
+            .collect();
+        set.into_iter().collect::<Vec<_>>().join(", ")
+    };
+    table(
+        &mut out,
+        "Languages (`machine.<language>.version`)",
+        "Language",
+        by_configs(&s.languages),
+        &versions,
+        "Versions",
+    );
+    let none = |_: &str| String::new();
+    table(
+        &mut out,
+        "Services (`machine.services`)",
+        "Service",
+        by_configs(&s.services),
+        &none,
+        "",
+    );
+    let kind_meaning = |k: &str| {
+        match k {
+            "branch" => "`branch:` with a plain name",
+            "regex" => "`branch:` or `tag:` with a `/regex/`",
+            "tag" => "`tag:` (tag builds)",
+            "owner" => "`owner:` (forks do not deploy)",
+            "heroku" => "`heroku: appname:` (a git push to Heroku)",
+            _ => "",
+        }
+        .to_string()
+    };
+    table(
+        &mut out,
+        "Deployments",
+        "Kind",
+        by_configs(&owned(&s.deployments)),
+        &kind_meaning,
+        "Meaning",
+    );
+    table(
+        &mut out,
+        "Command modifiers",
+        "Modifier",
+        by_configs(&owned(&s.modifiers)),
+        &none,
+        "",
+    );
+    table(
+        &mut out,
+        "Inferred phases (no `override`: CircleCI inferred commands)",
+        "Phase",
+        by_configs(&s.inferred_phases),
+        &none,
+        "",
+    );
+    let express = |k: &str| {
+        CANNOT_EXPRESS
+            .iter()
+            .find(|(c, ..)| c.as_str() == k)
+            .map(|(_, what, targets, _)| format!("{what} ({})", targets.join(", ")))
+            .unwrap_or_else(|| {
+                "`codedeploy:`, CircleCI's built-in AWS deploy (bash, make, github)".to_string()
+            })
+    };
+    table(
+        &mut out,
+        "What the back-ends cannot express",
+        "Finding",
+        by_configs(&owned(&s.cannot_express)),
+        &express,
+        "What (back-ends)",
+    );
+
+    let _ = writeln!(out, "\n## Secrets to create on GitHub\n");
+    let with_secrets: Vec<&ConfigReport> =
+        configs.iter().filter(|c| !c.secrets.is_empty()).collect();
+    if with_secrets.is_empty() {
+        let _ = writeln!(out, "None.");
+    } else {
+        out.push_str("| Repository | Secrets |\n|---|---|\n");
+        for c in with_secrets {
+            let names: Vec<String> = c.secrets.iter().map(|n| format!("`{n}`")).collect();
+            let _ = writeln!(out, "| {} | {} |", cell(&c.repository), names.join(", "));
+        }
+    }
+
+    let _ = writeln!(out, "\n## Configurations\n");
+    out.push_str("| Configuration | Status | Commands | Reasons |\n|---|---|---:|---|\n");
+    for c in configs {
+        let mut codes: Vec<String> = vec![];
+        for r in &c.reasons {
+            let at = r.line.map_or(String::new(), |l| format!(":{l}"));
+            let item = format!("`{}`{at}", r.code);
+            if !codes.contains(&item) {
+                codes.push(item);
+            }
+        }
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            cell(&c.file),
+            c.status.as_str(),
+            c.commands,
+            codes.join(", ")
+        );
+    }
+    let failing: Vec<&ConfigReport> = configs
+        .iter()
+        .filter(|c| matches!(c.status, Status::Failed | Status::Unsupported))
+        .collect();
+    if !failing.is_empty() {
+        let _ = writeln!(out, "\n## Why configurations failed or are unsupported\n");
+        for c in failing {
+            let _ = writeln!(out, "- `{}` ({}):", cell(&c.file), c.status.as_str());
+            for r in &c.reasons {
+                let at = r.line.map_or(String::new(), |l| format!(" line {l}"));
+                let _ = writeln!(out, "  - `{}`{at}: {}", r.code, cell(&r.message));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_never_formulas() {
+        assert_eq!(csv_cell("a"), "a");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"x\""), "\"say \"\"x\"\"\"");
+        assert_eq!(csv_cell("=1+1"), "'=1+1");
+    }
+
+    #[test]
+    fn secrets_are_the_quoted_names() {
+        assert_eq!(
+            backticked("create 2 GitHub secrets before the workflow runs: `A_B`, `C`"),
+            ["A_B", "C"]
+        );
+    }
+
+    #[test]
+    fn repository_is_the_directory_or_the_stem() {
+        assert_eq!(repository(Path::new("org/app/circle.yml")), "org/app");
+        assert_eq!(repository(Path::new("circle.yml")), ".");
+        assert_eq!(
+            repository(Path::new("corpus/owner__repo.yml")),
+            "owner__repo"
+        );
+    }
+}
