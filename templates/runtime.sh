@@ -235,8 +235,13 @@ y2s_skip() {
 
 # Prints a command the way the log shows it: `$ ` before the first line, indented after.
 y2s_show() {
-  local first=1 line
+  local first=1 line v
+  local -a values=()
+  [ ! -s "$Y2S_STATE/mask" ] || mapfile -t values <"$Y2S_STATE/mask"
   while IFS= read -r line || [ -n "$line" ]; do
+    for v in "${values[@]}"; do
+      line=${line//"$v"/***}
+    done
     if [ $first = 1 ]; then
       printf '%s$ %s%s\n' "$Y2S_B" "$line" "$Y2S_0"
       first=0
@@ -285,7 +290,7 @@ y2s_exec() {
   local done="$Y2S_STATE/done.$RANDOM$RANDOM"
   : >"$log"
   rm -f "$flag"
-  exec {out_fd}> >(tee -a "$log")
+  exec {out_fd}> >(y2s_tee "$log")
   tee_pid=$!
   set -m
   "$@" </dev/null >&"$out_fd" 2>&1 &
@@ -333,6 +338,21 @@ y2s_exec() {
     Y2S_TIMED_OUT=1
     Y2S_STATUS=124
   fi
+}
+
+# The command's output to the terminal and to LOG, with the values of --env-file masked as `***`
+# (line by line, so a line shows once it ends); plain tee when there is nothing to mask.
+y2s_tee() {
+  local -a values=()
+  [ ! -s "$Y2S_STATE/mask" ] || mapfile -t values <"$Y2S_STATE/mask"
+  [ ${#values[@]} -gt 0 ] || exec tee -a "$1"
+  local line v
+  while IFS= read -r line || [ -n "$line" ]; do
+    for v in "${values[@]}"; do
+      line=${line//"$v"/***}
+    done
+    printf '%s\n' "$line"
+  done | tee -a "$1"
 }
 
 # y2s_with_files CMD GLOB...: CMD with this node's share of the files matching the GLOBs (from
@@ -799,6 +819,8 @@ Options:
                          kept between builds; without it the build uses your home and what it
                          appends to ~/.circlerc is undone when it ends
   --fresh-home           give the build an empty \$HOME, removed when it ends
+  --env-file FILE        project-settings variables (NAME=VALUE lines, as docker and act read
+                         them), exported to every command; never printed, masked in the output
   -h, --help             show this help
 
 CircleCI's variables are derived from git; any of them set in the environment wins, e.g.
@@ -850,6 +872,8 @@ y2s_main() {
       --home) [ $# -ge 2 ] || y2s_die "--home needs a directory" && Y2S_HOME=$2 && shift ;;
       --home=*) Y2S_HOME=${1#*=} ;;
       --fresh-home) Y2S_FRESH_HOME=1 ;;
+      --env-file) [ $# -ge 2 ] || y2s_die "--env-file needs a file" && Y2S_ENV_FROM=$2 && shift ;;
+      --env-file=*) Y2S_ENV_FROM=${1#*=} ;;
       *) y2s_die "unknown option '$1' (see --help)" ;;
     esac
     shift
@@ -913,6 +937,52 @@ y2s_restore_circlerc() {
   rm -f -- "$Y2S_STATE/circlerc.path"
 }
 
+# y2s_load_env_file FILE [quiet]: the project-settings variables of FILE, exported (over the
+# environment's), in the dotenv format of docker --env-file and act: NAME=VALUE lines, `export `
+# allowed, `#` comment lines, VALUE literal, or in '…' (literal) or "…" (\n, \", \\ escapes).
+# Values are never printed; those of 4 characters or more are masked in commands' output.
+y2s_load_env_file() {
+  local file=$1 quiet=${2:-} line n=0 name value names='' v
+  [ -f "$file" ] && [ -r "$file" ] || y2s_die "--env-file: cannot read $file"
+  while IFS= read -r line || [ -n "$line" ]; do
+    n=$((n + 1))
+    line=${line%$'\r'}
+    line=${line#"${line%%[![:space:]]*}"}
+    case $line in '' | \#*) continue ;; esac
+    case $line in export[[:space:]]*) line=${line#export} && line=${line#"${line%%[![:space:]]*}"} ;; esac
+    case $line in *=*) ;; *) y2s_die "$file:$n: expected NAME=VALUE" ;; esac
+    name=${line%%=*} value=${line#*=}
+    name=${name%"${name##*[![:space:]]}"}
+    value=${value#"${value%%[![:space:]]*}"}
+    [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || y2s_die "$file:$n: '$name' is not a variable name"
+    case $value in
+      \'*)
+        value=${value%"${value##*[![:space:]]}"}
+        [[ $value == \'*\' && ${#value} -ge 2 ]] || y2s_die "$file:$n: the value of $name has no closing '"
+        value=${value:1:${#value}-2}
+        ;;
+      \"*)
+        value=${value%"${value##*[![:space:]]}"}
+        [[ $value == \"*\" && ${#value} -ge 2 ]] || y2s_die "$file:$n: the value of $name has no closing \""
+        value=${value:1:${#value}-2}
+        value=${value//\\\\/$'\001'}
+        value=${value//\\n/$'\n'}
+        value=${value//\\\"/\"}
+        value=${value//$'\001'/\\}
+        ;;
+      *) value=${value%"${value##*[![:space:]]}"} ;;
+    esac
+    export "$name=$value"
+    names+="${names:+, }$name"
+    if [ -z "$quiet" ] && [ ${#value} -ge 4 ]; then
+      while IFS= read -r v; do
+        [ ${#v} -lt 4 ] || printf '%s\n' "$v" >>"$Y2S_STATE/mask"
+      done <<<"$value"
+    fi
+  done <"$file"
+  Y2S_ENV_NAMES=${names:-no variables}
+}
+
 # The settings build.sh and the Makefile share, with their defaults from the environment
 # (YML2SH_*), so that both take the same settings.
 y2s_defaults() {
@@ -922,6 +992,7 @@ y2s_defaults() {
   Y2S_SERVICES=${YML2SH_SERVICES:-docker} Y2S_CACHE_DIR=${YML2SH_CACHE_DIR:-}
   Y2S_NO_CACHE=${YML2SH_NO_CACHE:-0} Y2S_PROJECT_DIR=${YML2SH_PROJECT_DIR:-}
   Y2S_HOME=${YML2SH_HOME:-} Y2S_FRESH_HOME=${YML2SH_FRESH_HOME:-0} Y2S_STORE=''
+  Y2S_ENV_FROM=${YML2SH_ENV_FILE:-} Y2S_ENV_NAMES=''
 }
 
 # --only: known phases, and not without deployment when deployment is asked for.
@@ -951,6 +1022,10 @@ y2s_start() {
   Y2S_ENV_FILE=$Y2S_STATE/environment
   export Y2S_ENV_FILE
   y2s_setup_home
+  if [ -n "$Y2S_ENV_FROM" ]; then
+    case $Y2S_ENV_FROM in /*) ;; *) Y2S_ENV_FROM=$PWD/$Y2S_ENV_FROM ;; esac
+    y2s_load_env_file "$Y2S_ENV_FROM"
+  fi
   y2s_init_env
   if [ -z "$Y2S_CACHE_DIR" ] && [ "$Y2S_NO_CACHE" = 0 ]; then
     Y2S_CACHE_DIR="$Y2S_STORE/$CIRCLE_PROJECT_USERNAME/$CIRCLE_PROJECT_REPONAME/dependencies"
@@ -972,6 +1047,7 @@ y2s_start() {
   fi
   [ -d "$Y2S_BUILD_DIR" ] || y2s_die "the build directory $Y2S_BUILD_DIR (general.build_dir) does not exist"
   [ "$Y2S_MODE" = dry-run ] || y2s_note "artifacts: $CIRCLE_ARTIFACTS  test reports: $CIRCLE_TEST_REPORTS"
+  [ -z "$Y2S_ENV_FROM" ] || y2s_note "(--env-file $Y2S_ENV_FROM: $Y2S_ENV_NAMES)"
   [ -z "$Y2S_HOME" ] || y2s_note "home: ${Y2S_HOME}$([ "$Y2S_FRESH_HOME" = 0 ] || echo ' (fresh, removed at the end)')"
   if [ -n "$Y2S_ONLY" ]; then
     local p left=''
@@ -991,6 +1067,17 @@ y2s_finish() {
     y2s_copy_artifacts "${Y2S_ARTIFACT_PATHS[@]}"
   fi
   y2s_summary
+}
+
+# Warns, before deployment subsection N runs, of the variables it reads that nobody set: CircleCI
+# kept them in the project settings; here they come from the environment or --env-file.
+y2s_check_secrets() {
+  local name missing=''
+  for name in ${Y2S_DEPLOYMENT_SECRETS[$1]}; do
+    [ -n "${!name:-}" ] || missing+="${missing:+, }$name"
+  done
+  [ -z "$missing" ] ||
+    y2s_warn "deployment '${Y2S_DEPLOYMENT_NAMES[$1]}' reads $missing, which nothing sets (CircleCI kept such variables in the project settings): set them in the environment or in a file given with --env-file"
 }
 
 # Deployment: only after a green build, only on node 0, the first matching subsection only; and
@@ -1020,10 +1107,12 @@ y2s_deploy() {
   printf '\n%s==> deployment%s\n' "$Y2S_B" "$Y2S_0"
   if [ "$Y2S_DEPLOY" = 0 ]; then
     y2s_say "deployment '$name' matches and would run; ${Y2S_DEPLOY_HINT:-pass --deploy to run it}"
+    y2s_check_secrets "$pick"
     Y2S_DEPLOY_RESULT="'$name' matches; not run (${Y2S_DEPLOY_HINT:-pass --deploy to run it})"
     return 0
   fi
   y2s_say "deployment '$name'"
+  y2s_check_secrets "$pick"
   if [ "$Y2S_MODE" = dry-run ]; then
     Y2S_DEPLOY_RESULT="'$name' would run"
   else
@@ -1106,6 +1195,8 @@ y2s_make_entry() {
   fi
   # Once y2s_start has chosen the build's home (and kept the user's store) every line enters it.
   [ -z "$Y2S_STORE" ] || y2s_enter_home
+  # The file's variables, in every line's process (make keeps no shell between lines).
+  [ -z "$Y2S_STORE" ] || [ -z "$Y2S_ENV_FROM" ] || y2s_load_env_file "$Y2S_ENV_FROM" quiet
   Y2S_ENV_FILE=$Y2S_STATE/environment
   export Y2S_ENV_FILE
   trap y2s_make_interrupt INT TERM

@@ -1010,3 +1010,90 @@ fn the_build_s_home() {
     let o = run_bash("home-fresh-flag", &case, &["--fresh-home"]);
     assert!(o.trace[0].ends_with("rc=yes lines=1") && !o.home.join(".circlerc").exists());
 }
+
+const ENV_FILE: &str = "# project settings\nDOCKER_USER=builder\nexport DOCKER_PASS='s3cr3t $HOME `x`'\n  QUOTED=\"line1\\nline2 \\\"q\\\" back\\\\slash\"\r\nSPACED = value with spaces   \nEMPTY=\nSHORT=ab\n";
+
+/// `--env-file FILE` (YML2SH_ENV_FILE for make): dotenv variables for every command, names said,
+/// values never printed and masked in commands' output; the deployment's warning about variables
+/// nobody set goes once they are set.
+#[test]
+fn env_file_gives_project_settings_never_echoed() {
+    let case = Case {
+        fixture: "env-file.yml",
+        files: &[("~/project.env", ENV_FILE)],
+        deploy: true,
+        ..CASE
+    };
+    let home = |name: &str| {
+        std::env::temp_dir()
+            .join(format!("yml2sh-exec-{}-{name}", std::process::id()))
+            .join("home/project.env")
+    };
+    let file = home("env-file");
+    let bash = run_bash("env-file", &case, &["--env-file", file.to_str().unwrap()]);
+    let make_file = home("env-file-make");
+    let make = run_with_env(
+        "env-file-make",
+        &case,
+        Target::Make,
+        &[],
+        &[("YML2SH_ENV_FILE", make_file.to_str().unwrap())],
+    );
+    for o in [&bash, &make] {
+        assert_eq!(o.status, 0, "{}", o.stdout);
+        assert_eq!(
+            o.trace,
+            [
+                "builder-ci|line1",
+                "line2 \"q\" back\\slash|value with spaces||ab|login -u builder -p s3cr3t $HOME `x`"
+            ],
+            "{}",
+            o.stdout
+        );
+        assert!(o.stdout.contains("user=*** pass=***\n"), "{}", o.stdout);
+        assert!(
+            !o.stdout.contains("s3cr3t") && !o.stdout.contains("builder"),
+            "a value is printed:\n{}",
+            o.stdout
+        );
+        assert!(
+            o.stdout
+                .contains(": DOCKER_USER, DOCKER_PASS, QUOTED, SPACED, EMPTY, SHORT)"),
+            "{}",
+            o.stdout
+        );
+        assert!(!o.stdout.contains("warning: deployment"), "{}", o.stdout);
+    }
+    // Without the file the deployment warns, before it runs, of what it reads unset.
+    let out = run_both("env-file-none", &case, &[]);
+    for o in [&out, out.make.as_deref().unwrap()] {
+        let warn = o
+            .stdout
+            .find("warning: deployment 'hub' reads DOCKER_USER, DOCKER_PASS, which nothing sets")
+            .unwrap_or_else(|| panic!("{}", o.stdout));
+        assert!(
+            warn < o.stdout.find("$ echo \"login").unwrap(),
+            "{}",
+            o.stdout
+        );
+    }
+    // A line that is not NAME=VALUE is an error naming the file and line; nothing runs.
+    let bad = Case {
+        files: &[("~/project.env", "OK=1\nnot a setting\n")],
+        ..case
+    };
+    let file = home("env-file-bad");
+    let o = run_bash(
+        "env-file-bad",
+        &bad,
+        &["--env-file", file.to_str().unwrap()],
+    );
+    assert_eq!(o.status, 2, "{}", o.stdout);
+    assert!(
+        o.stdout
+            .contains(&format!("{}:2: expected NAME=VALUE", file.display())),
+        "{}",
+        o.stdout
+    );
+    assert!(o.trace.is_empty());
+}

@@ -205,6 +205,8 @@ struct ConditionView {
     owner: String,
     branch: Vec<String>,
     tag: Vec<String>,
+    /// The secrets its commands read (lower/vars.rs): warned about before it runs when unset.
+    secrets: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -245,6 +247,22 @@ pub(crate) fn build_data(ir: &Ir) -> Result<String, minijinja::Error> {
                 owner: d.owner.clone().unwrap_or_default(),
                 branch: d.branch.iter().map(pattern_word).collect(),
                 tag: d.tag.iter().map(pattern_word).collect(),
+                secrets: {
+                    let mut names: Vec<String> = vec![];
+                    for c in &d.commands {
+                        for n in ir
+                            .vars
+                            .of(c.id)
+                            .map(|v| v.secrets.as_slice())
+                            .unwrap_or(&[])
+                        {
+                            if !names.contains(n) {
+                                names.push(n.clone());
+                            }
+                        }
+                    }
+                    names
+                },
             })
             .collect(),
     };
