@@ -9,7 +9,7 @@
 #   set by the data block (templates/build-data.sh.j2):
 #     Y2S_SOURCE Y2S_BUILD_SUBDIR Y2S_PHASES Y2S_BRANCHES_ONLY Y2S_BRANCHES_IGNORE
 #     Y2S_ARTIFACT_PATHS Y2S_NEEDS_DOCKER Y2S_NEEDS_CONTAINERS Y2S_SERVICE_NAMES
-#     Y2S_DEPLOYMENT_NAMES y2s_pick_deployment
+#     Y2S_DEPLOYMENT_NAMES Y2S_DEPLOYMENT_SECRETS y2s_pick_deployment
 #   defined by the driver (build.sh.j2; the Makefile's runtime defines y2s_deployment_N only):
 #     y2s_plan y2s_list_deployments y2s_teardown y2s_deployment_N
 #   exported by the caller: Y2S_STATE Y2S_MAKEFILE Y2S_MAKE_PID (the Makefile),
@@ -18,7 +18,7 @@
 
 # The data block's settings, declared (not set) so that bash and shellcheck know them.
 declare -g Y2S_SOURCE Y2S_BUILD_SUBDIR Y2S_PHASES Y2S_NEEDS_DOCKER Y2S_NEEDS_CONTAINERS Y2S_SERVICE_NAMES
-declare -ga Y2S_BRANCHES_ONLY Y2S_BRANCHES_IGNORE Y2S_ARTIFACT_PATHS Y2S_DEPLOYMENT_NAMES
+declare -ga Y2S_BRANCHES_ONLY Y2S_BRANCHES_IGNORE Y2S_ARTIFACT_PATHS Y2S_DEPLOYMENT_NAMES Y2S_DEPLOYMENT_SECRETS
 
 y2s_color() {
   if [ -t 1 ] && [ -z "${NO_COLOR:-}" ] && [ "${TERM:-}" != dumb ]; then
@@ -943,7 +943,9 @@ y2s_restore_circlerc() {
 # Values are never printed; those of 4 characters or more are masked in commands' output.
 y2s_load_env_file() {
   local file=$1 quiet=${2:-} line n=0 name value names='' v
-  [ -f "$file" ] && [ -r "$file" ] || y2s_die "--env-file: cannot read $file"
+  if [ ! -f "$file" ] || [ ! -r "$file" ]; then
+    y2s_die "--env-file: cannot read $file"
+  fi
   while IFS= read -r line || [ -n "$line" ]; do
     n=$((n + 1))
     line=${line%$'\r'}
