@@ -297,9 +297,13 @@ pub struct Service {
     pub name: String,
     #[serde(skip)]
     pub span: Span,
-    /// 1-based line of the entry in `machine.services`.
+    /// 1-based line of the entry in `machine.services` (0 for a default service).
     pub line: usize,
     pub container: Option<Container>,
+    /// Not listed: one of the databases CircleCI 1.0 ran by default (spec §8.1), started because
+    /// the config uses it; says how (e.g. "`psql` in test.override, line 12").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_because: Option<String>,
 }
 
 /// How a back-end stands a service up (the services pass fills it; see `lower/services.rs`):
@@ -556,6 +560,9 @@ impl fmt::Display for Ir {
                     }
                 }
                 None => writeln!(f, "service {} (no container)", s.name)?,
+            }
+            if let Some(why) = &s.started_because {
+                writeln!(f, "  default service, started because of {why}")?;
             }
         }
         if self.docker {

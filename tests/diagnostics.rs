@@ -12,7 +12,6 @@ const ELSEWHERE: &[Code] = &[
     Code::TooLarge,
     Code::Inference,
     Code::InferredTests,
-    Code::DefaultService,
 ];
 
 fn diagnostics_of(path: &std::path::Path) -> (yml2sh::Source, Vec<yml2sh::Diagnostic>) {

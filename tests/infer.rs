@@ -400,10 +400,17 @@ fn run(stack: &str, env: &[(&str, &str)]) -> Run {
     bash
 }
 
+/// The build succeeds and calls the tools in `expected` order (a default service's docker calls
+/// aside: `rails_with_pg_starts_postgres_and_django_url_too` checks those).
 fn check(stack: &str, env: &[(&str, &str)], expected: &[&str]) -> Run {
     let r = run(stack, env);
     assert_eq!(r.out.status.code(), Some(0), "{stack}: {}", r.text());
-    assert_eq!(r.calls, expected, "{stack}: {}", r.text());
+    let calls: Vec<&String> = r
+        .calls
+        .iter()
+        .filter(|c| !c.starts_with("docker "))
+        .collect();
+    assert_eq!(calls, expected, "{stack}: {}", r.text());
     r
 }
 
@@ -539,6 +546,81 @@ fn go_gets_builds_and_tests() {
             "go test -v -race ./...",
         ],
         "{}",
+        r.text()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Default services (spec §8): started when the config clearly uses one, with a note saying why.
+
+fn default_services(yml: &str) -> (String, Vec<yml2sh::Diagnostic>) {
+    let src = yml2sh::Source::new("circle.yml", yml);
+    let out = yml2sh::compile(&src, &options(Target::Ir, None)).unwrap();
+    let notes = out
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::DefaultService)
+        .cloned()
+        .collect();
+    (out.text, notes)
+}
+
+#[test]
+fn default_services_start_on_clear_use_only() {
+    let (text, notes) = default_services(
+        "machine:\n  environment:\n    DATABASE_URL: postgres://ubuntu:@127.0.0.1:5432/circle_test\ntest:\n  override:\n    - sudo -u postgres psql -c 'select 1'\n    - mysql -u ubuntu -e 'create schema t'\n    - redis-cli ping\n    - echo mongo\n",
+    );
+    assert!(
+        text.contains("service postgresql image=postgres:9.5"),
+        "{text}"
+    );
+    assert!(text.contains(
+        "  default service, started because of `postgres://` in machine.environment DATABASE_URL"
+    ));
+    assert!(text.contains("service mysql image=mysql:5.7"), "{text}");
+    assert!(text.contains("service redis image="), "{text}");
+    assert!(
+        !text.contains("service mongodb"),
+        "`echo mongo` runs no client: {text}"
+    );
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert!(notes.iter().all(|d| d.span.is_some()), "located at the use");
+    assert!(text.contains("  start-services"), "{text}");
+
+    // Guesses start nothing: an image name, a bare port, circle_test, a listed service, a
+    // container the config publishes itself.
+    for yml in [
+        "test:\n  override:\n    - docker run -d mysql:5.7\n",
+        "test:\n  override:\n    - echo 5432 circle_test\n",
+        "machine:\n  services:\n    - postgresql\ntest:\n  override:\n    - psql -c 'select 1'\n",
+        "test:\n  override:\n    - docker run -d -p 5432:5432 postgres\n    - psql -h localhost\n",
+    ] {
+        let (text, notes) = default_services(yml);
+        assert!(notes.is_empty(), "{yml}: {notes:?}");
+        assert!(!text.contains("default service"), "{yml}: {text}");
+    }
+}
+
+#[test]
+fn rails_with_pg_starts_postgres_and_django_url_too() {
+    for stack in ["rails", "django"] {
+        let text = ir(stack);
+        assert!(
+            text.contains("service postgresql image=postgres:9.5"),
+            "{stack}: {text}"
+        );
+    }
+    // Through build.sh and the Makefile: the container is started before the inferred commands.
+    let r = run("django", &[]);
+    let first = r
+        .calls
+        .iter()
+        .position(|c| c.starts_with("docker run -d --name yml2sh-acme-widget-1-postgresql"));
+    let pip = r.calls.iter().position(|c| c.starts_with("pip install"));
+    assert!(
+        first.is_some() && first < pip,
+        "{:#?}\n{}",
+        r.calls,
         r.text()
     );
 }

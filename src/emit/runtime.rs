@@ -124,6 +124,15 @@ pub(crate) fn builtin_calls(step: &Step, phase: PhaseKind, ir: &Ir) -> Vec<Vec<S
                 ]));
             }
             for s in &ir.services {
+                if let Some(why) = &s.started_because {
+                    lines.push(vec![
+                        "y2s_builtin".into(),
+                        format!(
+                            "service {}: not listed, but CircleCI 1.0 ran it by default and the config uses it ({why})",
+                            s.name
+                        ),
+                    ]);
+                }
                 let Some(c) = &s.container else {
                     lines.push(vec![
                         "y2s_builtin".into(),

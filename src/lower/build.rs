@@ -161,6 +161,7 @@ pub(super) fn run(
                 span: s.span,
                 line: source.line(s.span.start),
                 container: None,
+                started_because: None,
             })
             .collect(),
         phases,

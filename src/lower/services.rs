@@ -297,7 +297,170 @@ pub(crate) fn container(k: &Known) -> Option<Container> {
     })
 }
 
+/// The databases 1.0's image ran without being listed (spec §8.1: on by default on trusty, and
+/// redis on precise), with what in a config clearly uses each: client commands (whole words),
+/// connection URLs, and `localhost:PORT` / `127.0.0.1:PORT`. A bare port number or `circle_test`
+/// names no single database, so it starts nothing.
+const DEFAULTS: &[(&str, &[&str], &[&str])] = &[
+    (
+        "postgresql",
+        &[
+            "psql",
+            "createdb",
+            "dropdb",
+            "createuser",
+            "pg_restore",
+            "pg_dump",
+        ],
+        &[
+            "postgres://",
+            "postgresql://",
+            "adapter: postgresql",
+            "localhost:5432",
+            "127.0.0.1:5432",
+        ],
+    ),
+    (
+        "mysql",
+        &["mysql", "mysqladmin", "mysqldump", "mysqlimport"],
+        &[
+            "mysql://",
+            "mysql2://",
+            "adapter: mysql2",
+            "localhost:3306",
+            "127.0.0.1:3306",
+        ],
+    ),
+    (
+        "mongodb",
+        &["mongo", "mongoimport", "mongorestore", "mongodump"],
+        &["mongodb://", "localhost:27017", "127.0.0.1:27017"],
+    ),
+    (
+        "redis",
+        &["redis-cli"],
+        &["redis://", "localhost:6379", "127.0.0.1:6379"],
+    ),
+];
+
+/// What in `text` shows it uses `service`: a client word or a connection string.
+fn uses(text: &str, words: &[&str], needles: &[&str]) -> Option<String> {
+    if let Some(n) = needles.iter().find(|n| text.contains(*n)) {
+        return Some(format!("`{n}`"));
+    }
+    // A client runs where a command starts: after `;`, `&&`, `|`, `(`, `` ` ``, a newline, and
+    // past `sudo`, `time`, `exec` and `NAME=value` words (`mysql:5.7` as an image is no use).
+    text.split([';', '&', '|', '(', ')', '`', '\n'])
+        .find_map(|part| {
+            let mut ws = part.split_whitespace().peekable();
+            let mut first = None;
+            while let Some(w) = ws.next() {
+                match w {
+                    "sudo" => {
+                        // sudo's own options, and the argument of those that take one.
+                        while let Some(o) = ws.peek().copied().filter(|o| o.starts_with('-')) {
+                            ws.next();
+                            if matches!(o, "-u" | "-g" | "-C") {
+                                ws.next();
+                            }
+                        }
+                    }
+                    "time" | "exec" | "then" | "do" | "else" | "!" => {}
+                    w if w.contains('=') && !w.starts_with('=') && first.is_none() => {}
+                    w => {
+                        first = Some(w);
+                        break;
+                    }
+                }
+            }
+            let first = first?;
+            let first = first.rsplit('/').next().unwrap_or(first);
+            words.contains(&first).then(|| format!("`{first}`"))
+        })
+}
+
+/// Adds the default services the config uses and does not list (spec §8), each with a note.
+fn defaults(ir: &mut Ir, diags: &mut Diagnostics) {
+    let mut found: Vec<(&'static str, String, crate::source::Span)> = vec![];
+    for (name, words, needles) in DEFAULTS {
+        if ir.services.iter().any(|s| s.name == *name) {
+            continue;
+        }
+        // The config runs its own (`docker run -p 5432:5432 postgres`): one is enough.
+        let port = lookup(name).and_then(|k| k.ports.first().copied());
+        if let Some(port) = port {
+            let published = format!("{port}:{port}");
+            if ir.commands().any(|c| c.code.as_str().contains(&published)) {
+                continue;
+            }
+        }
+        let env = ir.environment.iter().map(|e| {
+            (
+                format!("machine.environment {}", e.name),
+                e.value.as_str(),
+                e.span,
+            )
+        });
+        let commands = ir.commands().flat_map(|c| {
+            let place = if c.section == crate::ir::Section::Inferred {
+                format!("the inferred {}.{} command", c.phase, c.section.name())
+            } else {
+                format!("{}.{}, line {}", c.phase, c.section.name(), c.line)
+            };
+            std::iter::once((place.clone(), c.code.as_str(), c.span)).chain(
+                c.modifiers
+                    .environment
+                    .iter()
+                    .map(move |e| (format!("{place} ({})", e.name), e.value.as_str(), e.span)),
+            )
+        });
+        let hit = env
+            .chain(commands)
+            .find_map(|(place, text, span)| uses(text, words, needles).map(|w| (place, w, span)));
+        if let Some((place, what, span)) = hit {
+            found.push((name, format!("{what} in {place}"), span));
+        }
+    }
+    if found.is_empty() {
+        return;
+    }
+    for (name, why, span) in found {
+        diags.push(
+            Diagnostic::note(
+                Code::DefaultService,
+                span,
+                format!("starting `{name}`, which CircleCI 1.0 ran without being listed: the config uses it ({why})"),
+            )
+            .with_label(format!("uses {name}"))
+            .with_help(format!("list `{name}` under `machine.services` to say so, or write `override` commands that need no database")),
+        );
+        ir.services.push(crate::ir::Service {
+            name: name.to_string(),
+            span,
+            line: 0,
+            container: None,
+            started_because: Some(why),
+        });
+    }
+    // The services start where 1.0 started them, after the machine's built-ins.
+    if let Some(machine) = ir
+        .phases
+        .iter_mut()
+        .find(|p| p.kind == crate::ir::PhaseKind::Machine)
+    {
+        if !machine.steps.contains(&crate::ir::Step::StartServices) {
+            let at = machine
+                .steps
+                .iter()
+                .rposition(|s| !matches!(s, crate::ir::Step::Run(_)))
+                .map_or(0, |i| i + 1);
+            machine.steps.insert(at, crate::ir::Step::StartServices);
+        }
+    }
+}
+
 pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
+    defaults(ir, diags);
     // A name listed twice would start two containers under one name; 1.0 started it once.
     let mut seen = std::collections::HashSet::new();
     ir.services.retain(|s| seen.insert(s.name.clone()));
