@@ -624,3 +624,62 @@ fn rails_with_pg_starts_postgres_and_django_url_too() {
         r.text()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The corpus: real circle.yml files copied out of their projects. With no project around them
+// inference can detect no stack (a directory of 150 configs is no checkout), so each file that
+// leaves a phase without `override` keeps the located `inferred-commands` warning, saying how to
+// enable inference. What the report can count is what the configs themselves say: the language
+// each declares (`machine.<language>`), i.e. the stack its project's files would have shown.
+
+#[test]
+fn corpus_inference_report() {
+    let Some(dir) = common::corpus_dir() else {
+        eprintln!("SKIPPED: the corpus (set YML2SH_CORPUS to ../shared/corpus/real)");
+        return;
+    };
+    let mut by_language: std::collections::BTreeMap<String, usize> = Default::default();
+    let (mut files, mut relying, mut no_test_override, mut stacks_found) = (0, 0, 0, 0);
+    for path in common::yml_files(&dir) {
+        let source = common::read_source(&path);
+        let Ok((ir, diags)) = yml2sh::lower(&source, &options(Target::Ir, Some(&dir))) else {
+            continue;
+        };
+        files += 1;
+        stacks_found += usize::from(diags.iter().any(|d| d.code == Code::Inference));
+        let slots: Vec<_> = ir
+            .phases
+            .iter()
+            .filter(|p| p.steps.contains(&yml2sh::ir::Step::Inferred))
+            .map(|p| p.kind)
+            .collect();
+        if !slots.is_empty() {
+            relying += 1;
+            let d = diags
+                .iter()
+                .find(|d| d.code == Code::InferredCommands)
+                .unwrap_or_else(|| panic!("{}: slots without a warning", path.display()));
+            assert!(d.span.is_some(), "{}: not located", path.display());
+            assert!(d.message.contains("no project around"), "{}", d.message);
+        }
+        if slots.contains(&yml2sh::ir::PhaseKind::Test) {
+            no_test_override += 1;
+        }
+        let mut langs: Vec<String> = ir.language_spans.iter().map(|(n, _)| n.clone()).collect();
+        langs.sort();
+        langs.dedup();
+        if langs.is_empty() {
+            langs.push("(none declared)".into());
+        }
+        for l in langs {
+            *by_language.entry(l).or_default() += 1;
+        }
+    }
+    assert_eq!(stacks_found, 0, "no corpus file has its project around it");
+    println!("corpus inference report: {files} files; stacks detected: 0 (no project around them)");
+    println!("  {relying} leave a phase to inference, {no_test_override} of them the test phase");
+    println!("  declared machine languages (the stack their project would show):");
+    for (lang, n) in &by_language {
+        println!("    {lang:<16} {n}");
+    }
+}
