@@ -187,7 +187,12 @@ fn help(ir: &Ir, options: &super::EmitOptions, deployments: &[DeploymentView]) -
             .inferred_from
             .as_ref()
             .map_or(String::new(), |f| format!("   # inferred from {f}"));
-        format!("      {:<5} {title}{more}{from}", c.line)
+        let line = if c.line == 0 {
+            "-".to_string()
+        } else {
+            c.line.to_string()
+        };
+        format!("      {line:<5} {title}{more}{from}")
     };
     let mut out = vec![
         "Usage: make [TARGET] [NAME=VALUE]...   (one target at a time)".to_string(),

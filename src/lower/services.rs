@@ -381,7 +381,7 @@ fn uses(text: &str, words: &[&str], needles: &[&str]) -> Option<String> {
 
 /// Adds the default services the config uses and does not list (spec §8), each with a note.
 fn defaults(ir: &mut Ir, diags: &mut Diagnostics) {
-    let mut found: Vec<(&'static str, String, crate::source::Span)> = vec![];
+    let mut found: Vec<(&'static str, String, Option<crate::source::Span>)> = vec![];
     for (name, words, needles) in DEFAULTS {
         if ir.services.iter().any(|s| s.name == *name) {
             continue;
@@ -398,20 +398,29 @@ fn defaults(ir: &mut Ir, diags: &mut Diagnostics) {
             (
                 format!("machine.environment {}", e.name),
                 e.value.as_str(),
-                e.span,
+                e.inferred_from.is_none().then_some(e.span),
             )
         });
         let commands = ir.commands().flat_map(|c| {
-            let place = if c.section == crate::ir::Section::Inferred {
-                format!("the inferred {}.{} command", c.phase, c.section.name())
-            } else {
-                format!("{}.{}, line {}", c.phase, c.section.name(), c.line)
+            // An inferred command is written nowhere in the file: the note has no location.
+            let (place, span) = match &c.inferred_from {
+                Some(from) => (
+                    format!("the {} command inferred from {from}", c.phase),
+                    None,
+                ),
+                None => (
+                    format!("{}.{}, line {}", c.phase, c.section.name(), c.line),
+                    Some(c.span),
+                ),
             };
-            std::iter::once((place.clone(), c.code.as_str(), c.span)).chain(
-                c.modifiers
-                    .environment
-                    .iter()
-                    .map(move |e| (format!("{place} ({})", e.name), e.value.as_str(), e.span)),
+            std::iter::once((place.clone(), c.code.as_str(), span)).chain(
+                c.modifiers.environment.iter().map(move |e| {
+                    (
+                        format!("{place} ({})", e.name),
+                        e.value.as_str(),
+                        Some(e.span),
+                    )
+                }),
             )
         });
         let hit = env
@@ -436,7 +445,7 @@ fn defaults(ir: &mut Ir, diags: &mut Diagnostics) {
         );
         ir.services.push(crate::ir::Service {
             name: name.to_string(),
-            span,
+            span: span.unwrap_or(crate::source::Span::new(0, 0)),
             line: 0,
             container: None,
             started_because: Some(why),
