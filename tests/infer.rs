@@ -683,3 +683,62 @@ fn corpus_inference_report() {
         println!("    {lang:<16} {n}");
     }
 }
+
+#[test]
+fn cli_infers_from_the_files_directory_or_project_dir_and_no_infer_turns_it_off() {
+    let exe = env!("CARGO_BIN_EXE_yml2sh");
+    let node = project("node");
+    let run = |args: &[&str], stdin: Option<&Path>| {
+        let mut cmd = Command::new(exe);
+        cmd.args(args).current_dir(common::root());
+        if let Some(f) = stdin {
+            cmd.stdin(std::fs::File::open(f).unwrap());
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let file = node.join("circle.yml");
+    let file = file.to_str().unwrap();
+    let (ir, _) = run(&["-f", "ir", file], None);
+    assert!(ir.contains("| npm test"), "{ir}");
+    let (ir, err) = run(&["-f", "ir", "--no-infer", file], None);
+    assert!(!ir.contains("npm"), "{ir}");
+    assert!(err.contains("--no-infer is on"), "{err}");
+    // Standard input has no directory: the warning says how, and --project-dir does it.
+    let (ir, err) = run(&["-f", "ir", "-"], Some(&node.join("circle.yml")));
+    assert!(!ir.contains("npm"), "{ir}");
+    assert!(err.contains("--project-dir DIR"), "{err}");
+    let dir = node.to_str().unwrap();
+    let (ir, _) = run(
+        &["-f", "ir", "--project-dir", dir, "-"],
+        Some(&node.join("circle.yml")),
+    );
+    assert!(ir.contains("| npm test"), "{ir}");
+    // check sees the same.
+    let (report, _) = run(&["check", file], None);
+    assert!(report.contains("inferred-tests"), "{report}");
+}
+
+#[test]
+fn minitest_files_are_dealt_across_nodes() {
+    for (index, files) in [("0", "test/lexer_test.rb"), ("1", "test/parser_test.rb")] {
+        check(
+            "ruby-minitest",
+            &[("CIRCLE_NODE_TOTAL", "2"), ("CIRCLE_NODE_INDEX", index)],
+            &[
+                "bundle check --path=vendor/bundle",
+                &format!(
+                    r"bundle exec ruby -Itest -Ilib -e ARGV.each\ \{{\ \|f\|\ require\ File.expand_path\(f\)\ \}} {files}"
+                ),
+            ],
+        );
+    }
+}

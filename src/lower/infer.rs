@@ -434,8 +434,11 @@ fn python(p: &Project, inf: &mut Inference) -> Vec<Inferred> {
     };
     inf.stacks.push("python");
     let venv = "~/virtualenvs/venv-system";
-    inf.setup
-        .push(cmd(&format!("[ -d {venv} ] || virtualenv {venv}"), first));
+    // 1.0's image had virtualenv; a machine with only Python 3's own venv module gets that.
+    inf.setup.push(cmd(
+        &format!("[ -d {venv} ] || virtualenv {venv} || python3 -m venv {venv}"),
+        first,
+    ));
     inf.env("VIRTUAL_ENV", "$HOME/virtualenvs/venv-system", first);
     inf.env("PATH", "$HOME/virtualenvs/venv-system/bin:$PATH", first);
     inf.cache(&["~/virtualenvs"]);
