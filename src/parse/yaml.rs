@@ -1,4 +1,4 @@
-//! Parse stage, YAML layer: text → located node tree (the only place that touches libyaml).
+//! Parse stage, YAML layer: text → located node tree (the only place that reads YAML).
 //!
 //! Everything above this module sees YAML only as [`Node`]s: scalars keep the
 //! text exactly as YAML decodes it (no implicit typing, so `2.10` stays
@@ -6,18 +6,16 @@
 //! carries the byte [`Span`] of the text it came from so that later stages can
 //! point diagnostics at the right place.
 //!
-//! Limits, all reported as [`YamlError`]s rather than panics or exhaustion:
-//! nesting deeper than [`MAX_DEPTH`] collections (`yaml-too-deep`), alias
-//! expansion beyond [`MAX_NODES`] nodes (`yaml-alias-bomb`), aliases to
-//! unknown anchors (`yaml-unknown-anchor`), libyaml syntax errors
-//! (`yaml-syntax`) and more than one non-empty document (`multiple-documents`).
-//!
-//! Two libyaml gaps are papered over without moving any offset the caller
-//! sees: a leading BOM, and bare `: value` entries (empty keys); see [`Source`].
+//! The events come from `saphyr-parser`, a maintained pure-Rust YAML 1.2 parser; the composer
+//! below builds the tree from them. Limits, all reported as [`YamlError`]s rather than
+//! panics or exhaustion: nesting deeper than [`MAX_DEPTH`] collections (`yaml-too-deep`), alias
+//! expansion beyond [`MAX_ALIAS_NODES`] nodes or [`MAX_ALIAS_BYTES`] bytes of scalar text
+//! (`yaml-alias-bomb`), aliases to unknown anchors (`yaml-unknown-anchor`), syntax errors
+//! (`yaml-syntax`) and more than one non-empty document (`multiple-documents`). A file without
+//! aliases is limited by its size only (`MAX_INPUT_BYTES`, checked before parsing).
 
 use crate::diagnostic::Code;
 use crate::source::Span;
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::rc::Rc;
@@ -26,9 +24,13 @@ use std::rc::Rc;
 /// Later stages walk the tree recursively; this keeps them far from the stack limit.
 pub(crate) const MAX_DEPTH: usize = 128;
 
-/// Most nodes a document may produce, counting every copy made by an alias.
-/// A real circle.yml has a few hundred; this only stops "billion laughs".
-pub(crate) const MAX_NODES: usize = 100_000;
+/// Most nodes aliases may add to a document, counting every copy an alias makes. A real
+/// circle.yml has a few; this only stops "billion laughs". Nodes written in the file do not count.
+pub(crate) const MAX_ALIAS_NODES: usize = 100_000;
+
+/// Most bytes of scalar text aliases may add to a document: an alias of a 4 MB scalar used
+/// 2,000 times is 8 GB once expanded, although it is few nodes.
+pub(crate) const MAX_ALIAS_BYTES: usize = 16 * 1024 * 1024;
 
 /// A YAML node together with the bytes of the input it was read from.
 #[derive(Clone, Debug, PartialEq)]
@@ -127,123 +129,67 @@ impl std::error::Error for YamlError {}
 /// Parses the whole stream. `Ok(None)` means there is nothing in it: no
 /// document, or only empty ones (a file holding just comments, or just `---`).
 pub(crate) fn load(text: &str) -> Result<Option<Node>, YamlError> {
-    let mut source = Source::new(text);
-    loop {
-        let parser = match libyaml::Parser::new(&source.parsed) {
-            Some(parser) => parser,
-            None => {
-                return Err(YamlError::new(
-                    Code::YamlSyntax,
-                    "could not initialise the YAML parser",
-                    Span::new(0, 0),
-                ))
-            }
-        };
-        let mut composer = Composer {
-            source: &source,
-            parser,
-            anchors: HashMap::new(),
-            produced: 0,
-            bare_colon: None,
-        };
-        match composer.stream() {
-            Ok(root) => return Ok(root.map(|root| root.to_node())),
-            Err(error) => match composer.bare_colon {
-                // A colon right after an insertion is one the rewrite did not
-                // help (e.g. under-indented): report libyaml's error.
-                Some(at)
-                    if source.inserted.len() < MAX_EMPTY_KEYS
-                        && !source.inserted.iter().any(|&(s, l)| s + l == at) =>
-                {
-                    drop(composer);
-                    source.insert_empty_key(at);
+    if let Some((at, c)) = text.char_indices().find(|&(_, c)| !is_printable(c)) {
+        // YAML allows only printable characters in a stream (escapes in double quotes may
+        // still write others); a NUL or control character is refused, at its place.
+        return Err(YamlError::new(
+            Code::YamlSyntax,
+            format!(
+                "control characters are not allowed (U+{:04X}); write it as an escape in a double-quoted string",
+                u32::from(c)
+            ),
+            Span::new(at, at + c.len_utf8()),
+        ));
+    }
+    let mut composer = Composer {
+        text,
+        offsets: Offsets::new(text),
+        events: events::Events::new(text),
+        anchors: HashMap::new(),
+        aliased_nodes: 0,
+        aliased_bytes: 0,
+    };
+    composer
+        .stream()
+        .map(|root| root.map(|root| root.to_node()))
+}
+
+/// YAML 1.2's c-printable: tab, line feed, carriage return, NEL and the printable rest of Unicode.
+fn is_printable(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+}
+
+/// The parser counts positions in characters; spans are in bytes. For ASCII text the two are
+/// the same; otherwise each non-ASCII character records how many extra bytes precede the next.
+struct Offsets {
+    /// (character index just after a non-ASCII character, extra bytes so far), increasing.
+    extra: Vec<(usize, usize)>,
+    len: usize,
+}
+
+impl Offsets {
+    fn new(text: &str) -> Offsets {
+        let mut extra = Vec::new();
+        if !text.is_ascii() {
+            let mut total = 0;
+            for (i, c) in text.chars().enumerate() {
+                if !c.is_ascii() {
+                    total += c.len_utf8() - 1;
+                    extra.push((i + 1, total));
                 }
-                _ => return Err(error),
-            },
-        }
-    }
-}
-
-/// Bare `: value` lines (empty keys) rewritten in one stream before giving up.
-const MAX_EMPTY_KEYS: usize = 64;
-
-/// The text handed to libyaml, and how its offsets map back to the caller's.
-///
-/// Two things are not parsed as written. A BOM is cut off, because with the
-/// encoding forced to UTF-8 libyaml counts it as a column and then rejects the
-/// indentation of the second line. And libyaml-rs rejects an empty implicit
-/// key (`: 2.1.2` as a mapping entry, "did not find expected key") although
-/// YAML allows it; such a colon gets an explicit empty key `?` inserted on the
-/// line before it, which parses to the same tree.
-struct Source<'a> {
-    original: &'a str,
-    parsed: Cow<'a, str>,
-    /// Bytes cut from the front of `original` (the BOM).
-    base: usize,
-    /// Inserted text as (start, length) in `parsed`, sorted by start.
-    inserted: Vec<(usize, usize)>,
-}
-
-impl<'a> Source<'a> {
-    fn new(original: &'a str) -> Source<'a> {
-        let (parsed, base) = match original.strip_prefix('\u{feff}') {
-            Some(rest) => (rest, original.len() - rest.len()),
-            None => (original, 0),
-        };
-        Source {
-            original,
-            parsed: Cow::Borrowed(parsed),
-            base,
-            inserted: Vec::new(),
-        }
-    }
-
-    /// Maps a libyaml index to a char boundary of `original`; positions inside
-    /// inserted text map to where it was inserted.
-    fn original_index(&self, parsed: usize) -> usize {
-        let mut removed = 0;
-        let mut index = parsed;
-        for &(start, len) in &self.inserted {
-            if parsed >= start + len {
-                removed += len;
-            } else {
-                index = index.min(start);
-                break;
             }
         }
-        floor_boundary(self.original, (index - removed).saturating_add(self.base))
-    }
-
-    fn span(&self, start: usize, end: usize) -> Span {
-        let start = self.original_index(start);
-        Span::new(start, self.original_index(end).max(start))
-    }
-
-    /// Whether libyaml's "did not find expected key" at `at` is a colon that
-    /// opens its line and is followed by a blank: an empty implicit key.
-    fn is_bare_colon(&self, at: usize) -> bool {
-        let bytes = self.parsed.as_bytes();
-        let line_start = bytes[..at.min(bytes.len())]
-            .iter()
-            .rposition(|&b| b == b'\n' || b == b'\r')
-            .map_or(0, |i| i + 1);
-        bytes.get(at) == Some(&b':')
-            && matches!(bytes.get(at + 1), None | Some(b' ' | b'\t' | b'\r' | b'\n'))
-            && bytes[line_start..at].iter().all(|&b| b == b' ')
-    }
-
-    fn insert_empty_key(&mut self, at: usize) {
-        let line_start = self.parsed[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
-        let text = format!("?\n{}", " ".repeat(at - line_start));
-        let len = text.len();
-        self.parsed.to_mut().insert_str(at, &text);
-        for entry in &mut self.inserted {
-            if entry.0 >= at {
-                entry.0 += len;
-            }
+        Offsets {
+            extra,
+            len: text.len(),
         }
-        let position = self.inserted.partition_point(|&(start, _)| start < at);
-        self.inserted.insert(position, (at, len));
+    }
+
+    /// The byte offset of a character index (clamped to the text).
+    fn byte(&self, chars: usize) -> usize {
+        let before = self.extra.partition_point(|&(at, _)| at <= chars);
+        let extra = before.checked_sub(1).map_or(0, |i| self.extra[i].1);
+        chars.saturating_add(extra).min(self.len)
     }
 }
 
@@ -259,6 +205,8 @@ struct Tmp {
     span: Span,
     /// Node count of the fully expanded subtree.
     size: usize,
+    /// Bytes of scalar text in the fully expanded subtree.
+    bytes: usize,
     /// Collection levels in the fully expanded subtree (0 for a scalar).
     height: usize,
 }
@@ -317,51 +265,59 @@ impl Tmp {
 }
 
 struct Composer<'a> {
-    source: &'a Source<'a>,
-    parser: libyaml::Parser<'a>,
-    /// Anchors of the current document; a later definition replaces an earlier one.
-    anchors: HashMap<String, Rc<Tmp>>,
-    /// Nodes produced so far in this document, alias expansions included.
-    produced: usize,
-    /// Set when the syntax error is an empty implicit key `load` can rewrite.
-    bare_colon: Option<usize>,
+    text: &'a str,
+    offsets: Offsets,
+    events: events::Events<'a>,
+    /// Complete nodes of the current document by anchor id (the parser gives each `&name` its
+    /// own id, and an alias the id of the latest `&name` before it).
+    anchors: HashMap<usize, Rc<Tmp>>,
+    /// Nodes and scalar bytes that aliases added to this document.
+    aliased_nodes: usize,
+    aliased_bytes: usize,
 }
 
 impl Composer<'_> {
-    fn next(&mut self) -> Result<libyaml::Event, YamlError> {
-        match self.parser.next() {
-            Ok(event) => Ok(event),
-            Err(e) => {
-                if e.problem == "did not find expected key" && self.source.is_bare_colon(e.index) {
-                    self.bare_colon = Some(e.index);
-                }
-                Err(self.syntax_error(e))
-            }
-        }
+    fn next(&mut self) -> Result<events::Event, YamlError> {
+        self.events.next().map_err(|e| self.syntax_error(e))
     }
 
-    fn syntax_error(&self, e: libyaml::SyntaxError) -> YamlError {
-        let message = match &e.context {
-            Some(context) => format!("{} ({})", e.problem, context),
-            None => e.problem.clone(),
-        };
-        let text = self.source.original;
-        let start = self.source.original_index(e.index);
+    fn syntax_error(&self, e: events::SyntaxError) -> YamlError {
+        let start = floor_boundary(self.text, self.offsets.byte(e.index));
         // One character wide when there is one, so that editors show something.
-        let end = text[start..]
+        let end = self.text[start..]
             .chars()
             .next()
             .map_or(start, |c| start + c.len_utf8());
-        YamlError::new(Code::YamlSyntax, message, Span::new(start, end))
+        let span = Span::new(start, end);
+        if e.problem.contains("recursion limit exceeded") {
+            return too_deep(span);
+        }
+        if e.problem.contains("unknown anchor") {
+            let name = self.alias_name(span.start);
+            let span = Span::new(span.start, span.start + 1 + name.len());
+            return unknown_anchor(name, span);
+        }
+        YamlError::new(Code::YamlSyntax, e.problem, span)
     }
 
-    fn span(&self, event: &libyaml::Event) -> Span {
-        self.source.span(event.start.index, event.end.index)
+    /// The name of the alias written at `start` (`*name`).
+    fn alias_name(&self, start: usize) -> &str {
+        let rest = self.text[start..].strip_prefix('*').unwrap_or("");
+        let end = rest
+            .find(|c: char| c.is_whitespace() || matches!(c, ',' | '[' | ']' | '{' | '}'))
+            .unwrap_or(rest.len());
+        &rest[..end]
     }
 
-    /// libyaml never produces out-of-order events, but a bug there must not
+    fn span(&self, event: &events::Event) -> Span {
+        let start = floor_boundary(self.text, self.offsets.byte(event.start));
+        let end = floor_boundary(self.text, self.offsets.byte(event.end));
+        Span::new(start, end.max(start))
+    }
+
+    /// The parser never produces out-of-order events, but a bug there must not
     /// become a panic here.
-    fn unexpected(&self, event: &libyaml::Event) -> YamlError {
+    fn unexpected(&self, event: &events::Event) -> YamlError {
         YamlError::new(
             Code::YamlSyntax,
             format!("unexpected YAML event {:?}", event.kind),
@@ -369,26 +325,42 @@ impl Composer<'_> {
         )
     }
 
+    /// The parser puts an empty value (`key:` and nothing) at its colon; it is after it.
+    fn place_empty_value(&self, event: &mut events::Event) {
+        if let events::Kind::Scalar { value, .. } = &event.kind {
+            let at = self.offsets.byte(event.start);
+            if value.is_empty() && event.start == event.end && self.text[at..].starts_with(':') {
+                event.start += 1;
+                event.end += 1;
+            }
+        }
+    }
+
+    /// Whether a collection starting at `start` (after its properties) is a flow one.
+    fn is_flow(&self, start: usize) -> bool {
+        matches!(self.text.as_bytes().get(start), Some(b'[' | b'{'))
+    }
+
     fn stream(&mut self) -> Result<Option<Rc<Tmp>>, YamlError> {
         let first = self.next()?;
-        if !matches!(first.kind, libyaml::Kind::StreamStart) {
+        if !matches!(first.kind, events::Kind::StreamStart) {
             return Err(self.unexpected(&first));
         }
         let mut root: Option<Rc<Tmp>> = None;
         loop {
             let event = self.next()?;
             match event.kind {
-                libyaml::Kind::StreamEnd => return Ok(root),
-                libyaml::Kind::DocumentStart => {}
+                events::Kind::StreamEnd => return Ok(root),
+                events::Kind::DocumentStart => {}
                 _ => return Err(self.unexpected(&event)),
             }
             let doc_span = self.span(&event);
             let body = self.next()?;
-            // A document that is only `---` (or `...`) is an empty plain scalar
-            // for libyaml; such documents are not content and never conflict.
+            // A document that is only `---` (or `...`) is an empty plain scalar;
+            // such documents are not content and never conflict.
             let empty = matches!(
                 &body.kind,
-                libyaml::Kind::Scalar { anchor: None, tag: None, value, style: Style::Plain }
+                events::Kind::Scalar { anchor: None, tag: None, value, style: Style::Plain }
                     if value.is_empty()
             );
             if !empty {
@@ -400,11 +372,12 @@ impl Composer<'_> {
                     ));
                 }
                 self.anchors.clear();
-                self.produced = 0;
+                self.aliased_nodes = 0;
+                self.aliased_bytes = 0;
                 root = Some(self.compose(body, 0)?.0);
             }
             let end = self.next()?;
-            if !matches!(end.kind, libyaml::Kind::DocumentEnd) {
+            if !matches!(end.kind, events::Kind::DocumentEnd) {
                 return Err(self.unexpected(&end));
             }
         }
@@ -415,23 +388,25 @@ impl Composer<'_> {
     /// alias is the end of `*name`, not of the anchored node.
     fn compose(
         &mut self,
-        event: libyaml::Event,
+        event: events::Event,
         depth: usize,
     ) -> Result<(Rc<Tmp>, usize), YamlError> {
         let span = self.span(&event);
         let (anchor, node) = match event.kind {
-            libyaml::Kind::Alias { anchor } => {
-                return Ok((self.alias(&anchor, span, depth)?, span.end));
+            events::Kind::Alias { id } => {
+                return Ok((self.alias(id, span, depth)?, span.end));
             }
-            libyaml::Kind::Scalar {
+            events::Kind::Scalar {
                 anchor,
                 tag,
                 value,
                 style,
             } => {
-                self.produce(1, span)?;
-                let span = self.skip_properties(span, properties(&anchor, &tag));
-                let span = self.block_scalar_span(span, style);
+                let count = properties(&anchor, &tag);
+                let span = self.skip_properties(span, count);
+                let value = self.block_scalar_value(value, style, span);
+                let span = self.block_scalar_span(span, style, count);
+                let bytes = value.len();
                 let node = Tmp {
                     value: TmpValue::Scalar(Scalar {
                         text: value,
@@ -440,19 +415,20 @@ impl Composer<'_> {
                     }),
                     span,
                     size: 1,
+                    bytes,
                     height: 0,
                 };
                 (anchor, node)
             }
-            libyaml::Kind::SequenceStart { anchor, tag, flow } => {
+            events::Kind::SequenceStart { anchor, tag } => {
                 let span = self.skip_properties(span, properties(&anchor, &tag));
+                let flow = self.is_flow(span.start);
                 self.check_depth(depth, span)?;
-                self.produce(1, span)?;
                 let mut items = Vec::new();
                 let mut last = None;
                 let end = loop {
                     let event = self.next()?;
-                    if let libyaml::Kind::SequenceEnd = event.kind {
+                    if let events::Kind::SequenceEnd = event.kind {
                         break event;
                     }
                     let (item, item_end) = self.compose(event, depth + 1)?;
@@ -462,19 +438,20 @@ impl Composer<'_> {
                 let span = self.collection_span(span, &end, flow, last);
                 (anchor, collection(TmpValue::Seq(items), span))
             }
-            libyaml::Kind::MappingStart { anchor, tag, flow } => {
+            events::Kind::MappingStart { anchor, tag } => {
                 let span = self.skip_properties(span, properties(&anchor, &tag));
+                let flow = self.is_flow(span.start);
                 self.check_depth(depth, span)?;
-                self.produce(1, span)?;
                 let mut pairs = Vec::new();
                 let mut last = None;
                 let end = loop {
                     let event = self.next()?;
-                    if let libyaml::Kind::MappingEnd = event.kind {
+                    if let events::Kind::MappingEnd = event.kind {
                         break event;
                     }
                     let (key, _) = self.compose(event, depth + 1)?;
-                    let event = self.next()?;
+                    let mut event = self.next()?;
+                    self.place_empty_value(&mut event);
                     let (value, value_end) = self.compose(event, depth + 1)?;
                     pairs.push((key, value));
                     last = Some(value_end);
@@ -498,46 +475,49 @@ impl Composer<'_> {
     fn collection_span(
         &self,
         start: Span,
-        end: &libyaml::Event,
+        end: &events::Event,
         flow: bool,
         last_child_end: Option<usize>,
     ) -> Span {
+        let end_event = self.span(end);
         let end = match last_child_end {
             Some(child_end) if !flow => child_end,
-            _ => self.span(end).end,
+            // The end event starts at the closing bracket and runs on over what follows it.
+            _ if flow => self.text[end_event.start..]
+                .chars()
+                .next()
+                .map_or(end_event.start, |c| end_event.start + c.len_utf8()),
+            _ => end_event.end,
         };
         Span::new(start.start, end.max(start.start))
     }
 
-    fn alias(&mut self, anchor: &str, span: Span, depth: usize) -> Result<Rc<Tmp>, YamlError> {
+    fn alias(&mut self, id: usize, span: Span, depth: usize) -> Result<Rc<Tmp>, YamlError> {
         // An anchor is registered only once its node is complete, so a
         // self-referencing alias is "unknown" here rather than a cycle.
-        let Some(node) = self.anchors.get(anchor).cloned() else {
-            return Err(YamlError::new(
-                Code::YamlUnknownAnchor,
-                format!(
-                    "alias *{anchor} refers to an anchor &{anchor} that is not defined before it"
-                ),
-                span,
-            ));
+        let Some(node) = self.anchors.get(&id).cloned() else {
+            return Err(unknown_anchor(self.alias_name(span.start), span));
         };
         if depth + node.height > MAX_DEPTH {
             return Err(too_deep(span));
         }
-        self.produce(node.size, span)?;
-        Ok(node)
-    }
-
-    fn produce(&mut self, nodes: usize, span: Span) -> Result<(), YamlError> {
-        self.produced = self.produced.saturating_add(nodes);
-        if self.produced > MAX_NODES {
+        self.aliased_nodes = self.aliased_nodes.saturating_add(node.size);
+        self.aliased_bytes = self.aliased_bytes.saturating_add(node.bytes);
+        if self.aliased_nodes > MAX_ALIAS_NODES {
             return Err(YamlError::new(
                 Code::YamlAliasBomb,
-                format!("aliases expand to more than {MAX_NODES} nodes"),
+                format!("aliases expand to more than {MAX_ALIAS_NODES} nodes"),
                 span,
             ));
         }
-        Ok(())
+        if self.aliased_bytes > MAX_ALIAS_BYTES {
+            return Err(YamlError::new(
+                Code::YamlAliasBomb,
+                format!("aliases expand to more than {MAX_ALIAS_BYTES} bytes of text"),
+                span,
+            ));
+        }
+        Ok(node)
     }
 
     fn check_depth(&self, depth: usize, span: Span) -> Result<(), YamlError> {
@@ -547,30 +527,75 @@ impl Composer<'_> {
         Ok(())
     }
 
-    /// libyaml starts a node at its anchor or tag; start it at the content
+    /// The parser starts a node at its anchor or tag; start it at the content
     /// instead, which is what a reader would point at.
     fn skip_properties(&self, span: Span, properties: usize) -> Span {
-        let start = skip_properties(self.source.original, span.start, span.end, properties);
+        let start = skip_properties(self.text, span.start, span.end, properties);
         Span::new(start, span.end)
     }
 
     /// A block scalar's end mark lies past its trailing blank lines; end it
-    /// with its last non-blank character (keeping at least the `|`/`>`).
-    fn block_scalar_span(&self, span: Span, style: Style) -> Span {
+    /// with its last non-blank character (keeping at least the `|`/`>`). Without
+    /// properties the parser starts it at its content: start it at its `|`/`>`.
+    fn block_scalar_span(&self, span: Span, style: Style, properties: usize) -> Span {
         if !matches!(style, Style::Literal | Style::Folded) {
             return span;
         }
-        let text = &self.source.original[span.start..span.end];
+        let start = if properties == 0 {
+            block_indicator(self.text, span.start).unwrap_or(span.start)
+        } else {
+            span.start
+        };
+        let text = &self.text[start..span.end.max(start)];
         let trimmed = text.trim_end_matches([' ', '\t', '\r', '\n']);
-        Span::new(
-            span.start,
-            span.start + trimmed.len().max(1).min(text.len()),
-        )
+        Span::new(start, start + trimmed.len().max(1).min(text.len()))
+    }
+
+    /// The parser adds a line break to a block scalar that ends the file without one; YAML
+    /// keeps none there (the last line has no break to keep).
+    fn block_scalar_value(&self, mut value: String, style: Style, span: Span) -> String {
+        let at_end = self.text[span.end..]
+            .trim_end_matches([' ', '\t'])
+            .is_empty();
+        if matches!(style, Style::Literal | Style::Folded)
+            && at_end
+            && !self.text.ends_with(['\n', '\r'])
+            && value.ends_with('\n')
+        {
+            value.pop();
+        }
+        value
     }
 }
 
-fn properties(anchor: &Option<String>, tag: &Option<String>) -> usize {
+/// Where the `|` or `>` of a block scalar whose content starts at `content` is: the last one on
+/// the header line before it that only indicators, blanks or a comment follow.
+fn block_indicator(text: &str, content: usize) -> Option<usize> {
+    let before = text[..content].trim_end_matches([' ', '\t', '\r', '\n']);
+    let line_start = before.rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    let line = &before[line_start..];
+    line.char_indices()
+        .rev()
+        .filter(|&(_, c)| c == '|' || c == '>')
+        .find(|&(i, _)| {
+            let rest = line[i + 1..]
+                .trim_start_matches(|c: char| c.is_ascii_digit() || c == '+' || c == '-');
+            let rest = rest.trim_start_matches([' ', '\t']);
+            rest.is_empty() || (rest.starts_with('#') && rest.len() < line.len() - i - 1)
+        })
+        .map(|(i, _)| line_start + i)
+}
+
+fn properties(anchor: &Option<usize>, tag: &Option<String>) -> usize {
     usize::from(anchor.is_some()) + usize::from(tag.is_some())
+}
+
+fn unknown_anchor(name: &str, span: Span) -> YamlError {
+    YamlError::new(
+        Code::YamlUnknownAnchor,
+        format!("alias *{name} refers to an anchor &{name} that is not defined before it"),
+        span,
+    )
 }
 
 fn too_deep(span: Span) -> YamlError {
@@ -590,11 +615,15 @@ fn collection(value: TmpValue, span: Span) -> Tmp {
     let size = children
         .iter()
         .fold(1usize, |acc, n| acc.saturating_add(n.size));
+    let bytes = children
+        .iter()
+        .fold(0usize, |acc, n| acc.saturating_add(n.bytes));
     let height = 1 + children.iter().map(|n| n.height).max().unwrap_or(0);
     Tmp {
         value,
         span,
         size,
+        bytes,
         height,
     }
 }
@@ -684,7 +713,7 @@ fn skip_properties(text: &str, start: usize, end: usize, count: usize) -> usize 
     pos.min(end)
 }
 
-/// Clamps a libyaml index to a valid slicing position of `text`.
+/// Clamps an index to a valid slicing position of `text`.
 fn floor_boundary(text: &str, index: usize) -> usize {
     let mut index = index.min(text.len());
     while !text.is_char_boundary(index) {
@@ -694,27 +723,11 @@ fn floor_boundary(text: &str, index: usize) -> usize {
 }
 
 // ---------------------------------------------------------------------------
-// The libyaml wrapper: the only `unsafe` code in the module.
-//
-// libyaml-rs is libyaml transpiled from C, so it keeps C's ownership rules:
-// the parser must stay at one address (it keeps a pointer to itself as the
-// read-handler data), the input must outlive it, each event owns malloc'd
-// strings that `yaml_event_delete` frees, and `yaml_parser_delete` frees the
-// parser's buffers. The wrapper copies every event into owned Rust values and
-// deletes it before returning, so no libyaml memory escapes.
+// The event source: saphyr-parser's events, copied into owned values the composer matches on.
 
-mod libyaml {
+mod events {
     use super::Style;
-    use libyaml_rs as sys;
-    use std::ffi::CStr;
-    use std::marker::PhantomData;
-    use std::mem::MaybeUninit;
-    use std::os::raw::c_char;
-
-    #[derive(Clone, Copy, Debug, Default)]
-    pub(super) struct Mark {
-        pub index: usize,
-    }
+    use saphyr_parser::{Event as SaphyrEvent, Parser, ScalarStyle, StrInput};
 
     #[derive(Debug)]
     pub(super) enum Kind {
@@ -723,187 +736,113 @@ mod libyaml {
         DocumentStart,
         DocumentEnd,
         Alias {
-            anchor: String,
+            /// The anchor id the parser gave the `&name` this alias refers to.
+            id: usize,
         },
         Scalar {
-            anchor: Option<String>,
+            anchor: Option<usize>,
             tag: Option<String>,
             value: String,
             style: Style,
         },
         SequenceStart {
-            anchor: Option<String>,
+            anchor: Option<usize>,
             tag: Option<String>,
-            flow: bool,
         },
         SequenceEnd,
         MappingStart {
-            anchor: Option<String>,
+            anchor: Option<usize>,
             tag: Option<String>,
-            flow: bool,
         },
         MappingEnd,
-        /// YAML_NO_EVENT or a type this wrapper does not know.
+        /// An event this wrapper does not know.
         Other,
     }
 
+    /// An event and where it is, in characters.
     pub(super) struct Event {
         pub kind: Kind,
-        pub start: Mark,
-        pub end: Mark,
+        pub start: usize,
+        pub end: usize,
     }
 
     pub(super) struct SyntaxError {
         pub problem: String,
-        pub context: Option<String>,
-        /// Byte offset of the problem in the input.
+        /// Character index of the problem in the input.
         pub index: usize,
     }
 
-    pub(super) struct Parser<'input> {
-        // Boxed so the parser never moves (see above); initialised in `new`.
-        sys: Box<MaybeUninit<sys::yaml_parser_t>>,
-        // libyaml reads the input through a raw pointer: tie it to the borrow.
-        input: PhantomData<&'input str>,
+    pub(super) struct Events<'input> {
+        parser: Parser<'input, StrInput<'input>>,
+        /// Where the last event ended: an early end of events is reported there.
+        last: usize,
     }
 
-    impl<'input> Parser<'input> {
-        /// `None` only if libyaml cannot allocate its buffers.
-        pub fn new(input: &'input str) -> Option<Parser<'input>> {
-            let mut sys = Box::new(MaybeUninit::<sys::yaml_parser_t>::uninit());
-            let parser = sys.as_mut_ptr();
-            // SAFETY: `parser` points to writable memory of the right size,
-            // which yaml_parser_initialize fully initialises (it zeroes it
-            // first). The input pointer stays valid for 'input, which outlives
-            // the parser; a zero-length input is never dereferenced.
-            unsafe {
-                if sys::yaml_parser_initialize(parser).fail {
-                    // Nothing to delete: libyaml cleans up after a failed init.
-                    return None;
-                }
-                // Input is a &str, so skip libyaml's encoding sniffing; that
-                // also keeps a BOM counted in mark indices, which stay byte
-                // offsets into `input`.
-                sys::yaml_parser_set_encoding(parser, sys::YAML_UTF8_ENCODING);
-                sys::yaml_parser_set_input_string(parser, input.as_ptr(), input.len() as u64);
+    impl<'input> Events<'input> {
+        pub fn new(input: &'input str) -> Events<'input> {
+            Events {
+                parser: Parser::new_from_str(input),
+                last: 0,
             }
-            Some(Parser {
-                sys,
-                input: PhantomData,
-            })
         }
 
         pub fn next(&mut self) -> Result<Event, SyntaxError> {
-            let parser = self.sys.as_mut_ptr();
-            let mut event = MaybeUninit::<sys::yaml_event_t>::uninit();
-            // SAFETY: the parser was initialised in `new` and is not deleted
-            // before drop. On success yaml_parser_parse initialises `event`;
-            // it is read only then, and deleted right after being copied, on
-            // every path. On failure libyaml has already freed the partial
-            // event. The error strings are static C strings owned by libyaml.
-            unsafe {
-                if (&*parser).error != sys::YAML_NO_ERROR
-                    || sys::yaml_parser_parse(parser, event.as_mut_ptr()).fail
-                {
-                    return Err(error(&*parser));
+            let (event, span) = match self.parser.next() {
+                Some(Ok(next)) => next,
+                Some(Err(e)) => {
+                    return Err(SyntaxError {
+                        problem: e.info().to_owned(),
+                        index: e.marker().index(),
+                    })
                 }
-                let event = event.as_mut_ptr();
-                let converted = convert(&*event);
-                sys::yaml_event_delete(event);
-                Ok(converted)
-            }
-        }
-    }
-
-    impl Drop for Parser<'_> {
-        fn drop(&mut self) {
-            // SAFETY: initialised in `new`, deleted exactly once, here.
-            unsafe { sys::yaml_parser_delete(self.sys.as_mut_ptr()) }
-        }
-    }
-
-    /// SAFETY: `parser` must be an initialised parser in the error state.
-    unsafe fn error(parser: &sys::yaml_parser_t) -> SyntaxError {
-        let problem = unsafe { string(parser.problem) }
-            .unwrap_or_else(|| "the YAML parser failed".to_owned());
-        let context = unsafe { string(parser.context) };
-        // Reader errors (e.g. a control character) have no mark, only an offset.
-        let index = if parser.error == sys::YAML_READER_ERROR {
-            parser.problem_offset
-        } else {
-            parser.problem_mark.index
-        };
-        SyntaxError {
-            problem,
-            context,
-            index: index as usize,
-        }
-    }
-
-    /// SAFETY: `event` must be a valid event returned by yaml_parser_parse.
-    unsafe fn convert(event: &sys::yaml_event_t) -> Event {
-        let kind = match event.type_ {
-            sys::YAML_STREAM_START_EVENT => Kind::StreamStart,
-            sys::YAML_STREAM_END_EVENT => Kind::StreamEnd,
-            sys::YAML_DOCUMENT_START_EVENT => Kind::DocumentStart,
-            sys::YAML_DOCUMENT_END_EVENT => Kind::DocumentEnd,
-            sys::YAML_ALIAS_EVENT => Kind::Alias {
-                anchor: unsafe { string(event.data.alias.anchor.cast()) }.unwrap_or_default(),
-            },
-            sys::YAML_SCALAR_EVENT => {
-                let data = unsafe { &event.data.scalar };
-                let value = if data.value.is_null() {
-                    String::new()
-                } else {
-                    let bytes =
-                        unsafe { std::slice::from_raw_parts(data.value, data.length as usize) };
-                    String::from_utf8_lossy(bytes).into_owned()
-                };
-                Kind::Scalar {
-                    anchor: unsafe { string(data.anchor.cast()) },
-                    tag: unsafe { string(data.tag.cast()) },
-                    value,
-                    style: match data.style {
-                        sys::YAML_SINGLE_QUOTED_SCALAR_STYLE => Style::SingleQuoted,
-                        sys::YAML_DOUBLE_QUOTED_SCALAR_STYLE => Style::DoubleQuoted,
-                        sys::YAML_LITERAL_SCALAR_STYLE => Style::Literal,
-                        sys::YAML_FOLDED_SCALAR_STYLE => Style::Folded,
+                None => {
+                    return Err(SyntaxError {
+                        problem: "the YAML events ended early".to_owned(),
+                        index: self.last,
+                    })
+                }
+            };
+            let anchor = |id: usize| (id > 0).then_some(id);
+            let tag = |t: Option<std::borrow::Cow<'_, saphyr_parser::Tag>>| {
+                t.map(|t| format!("{}{}", t.handle, t.suffix))
+            };
+            let kind = match event {
+                SaphyrEvent::StreamStart => Kind::StreamStart,
+                SaphyrEvent::StreamEnd => Kind::StreamEnd,
+                SaphyrEvent::DocumentStart(_) => Kind::DocumentStart,
+                SaphyrEvent::DocumentEnd => Kind::DocumentEnd,
+                SaphyrEvent::Alias(id) => Kind::Alias { id },
+                SaphyrEvent::Scalar(value, style, id, t) => Kind::Scalar {
+                    anchor: anchor(id),
+                    tag: tag(t),
+                    value: value.into_owned(),
+                    style: match style {
+                        ScalarStyle::SingleQuoted => Style::SingleQuoted,
+                        ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+                        ScalarStyle::Literal => Style::Literal,
+                        ScalarStyle::Folded => Style::Folded,
                         _ => Style::Plain,
                     },
-                }
-            }
-            sys::YAML_SEQUENCE_START_EVENT => Kind::SequenceStart {
-                anchor: unsafe { string(event.data.sequence_start.anchor.cast()) },
-                tag: unsafe { string(event.data.sequence_start.tag.cast()) },
-                flow: unsafe { event.data.sequence_start.style } == sys::YAML_FLOW_SEQUENCE_STYLE,
-            },
-            sys::YAML_SEQUENCE_END_EVENT => Kind::SequenceEnd,
-            sys::YAML_MAPPING_START_EVENT => Kind::MappingStart {
-                anchor: unsafe { string(event.data.mapping_start.anchor.cast()) },
-                tag: unsafe { string(event.data.mapping_start.tag.cast()) },
-                flow: unsafe { event.data.mapping_start.style } == sys::YAML_FLOW_MAPPING_STYLE,
-            },
-            sys::YAML_MAPPING_END_EVENT => Kind::MappingEnd,
-            _ => Kind::Other,
-        };
-        Event {
-            kind,
-            start: Mark {
-                index: event.start_mark.index as usize,
-            },
-            end: Mark {
-                index: event.end_mark.index as usize,
-            },
+                },
+                SaphyrEvent::SequenceStart(id, t) => Kind::SequenceStart {
+                    anchor: anchor(id),
+                    tag: tag(t),
+                },
+                SaphyrEvent::SequenceEnd => Kind::SequenceEnd,
+                SaphyrEvent::MappingStart(id, t) => Kind::MappingStart {
+                    anchor: anchor(id),
+                    tag: tag(t),
+                },
+                SaphyrEvent::MappingEnd => Kind::MappingEnd,
+                _ => Kind::Other,
+            };
+            self.last = span.end.index();
+            Ok(Event {
+                kind,
+                start: span.start.index(),
+                end: span.end.index(),
+            })
         }
-    }
-
-    /// SAFETY: `ptr` must be null or a NUL-terminated string.
-    unsafe fn string(ptr: *const c_char) -> Option<String> {
-        if ptr.is_null() {
-            return None;
-        }
-        let bytes = unsafe { CStr::from_ptr(ptr) }.to_bytes();
-        Some(String::from_utf8_lossy(bytes).into_owned())
     }
 }
 
@@ -1201,7 +1140,8 @@ odd:
         assert_eq!(e.message, "mapping values are not allowed in this context");
         assert_eq!(e.span, Span::new(4, 5));
 
-        let text = "a: \"unclosed\nb: 1\n";
+        // An unclosed quote is reported at the quote that opens it.
+        let text = "a: \"unclosed\n  b: 1\n";
         let e = error(text);
         assert_eq!(e.code, Code::YamlSyntax);
         assert!(
@@ -1214,7 +1154,10 @@ odd:
             "{}",
             e.message
         );
-        assert_eq!(e.span, Span::new(text.len(), text.len()));
+        assert_eq!(e.span, Span::new(3, 4));
+        let e = error("a: \"unclosed\nb: 1\n");
+        assert!(e.message.contains("quoted scalar"), "{}", e.message);
+        assert_eq!(e.span, Span::new(3, 4));
 
         let text = "a:\n  b: 1\n c: 2\n";
         let e = error(text);
@@ -1260,6 +1203,70 @@ odd:
         // An error after a BOM still points at the right byte.
         let text = "\u{feff}a: b: c";
         assert_eq!(at(text, error(text).span), ":");
+    }
+
+    #[test]
+    fn cr_only_line_breaks() {
+        let text = "a: 1\rb:\r  - x\r  - |\r    l1\r    l2\r";
+        let root = parse(text);
+        assert_eq!(keys(&root), ["a", "b"]);
+        let b = seq(get(&root, "b"));
+        assert_eq!(at(text, b[0].span), "x");
+        assert_eq!(b[1].as_str(), Some("l1\nl2\n"));
+        assert_eq!(at(text, b[1].span), "|\r    l1\r    l2");
+    }
+
+    #[test]
+    fn nul_and_control_characters_are_refused_where_they_are() {
+        let text = "test:\n  override:\n    - echo a\0b\n";
+        let e = error(text);
+        assert_eq!(e.code, Code::YamlSyntax);
+        assert_eq!(e.span.start, text.find('\0').unwrap());
+        assert!(e.message.contains("U+0000"), "{}", e.message);
+        // Written as an escape, a control character is text like any other.
+        let root = parse("a: \"x\\u0001y\"\n");
+        assert_eq!(get(&root, "a").as_str(), Some("x\u{1}y"));
+    }
+
+    #[test]
+    fn many_bare_colons_parse_in_one_pass() {
+        let mut text = String::from("a: 1\n");
+        for i in 0..5000 {
+            text.push_str(&format!(": v{i}\n"));
+        }
+        let root = parse(&text);
+        assert_eq!(map(&root).len(), 5001);
+    }
+
+    #[test]
+    fn non_ascii_text_keeps_byte_spans() {
+        let text = "é: \"😀 x\"\nb: [ü, &a ö]\nc: *a\n";
+        let root = parse(text);
+        assert_eq!(at(text, get(&root, "é").span), "\"😀 x\"");
+        assert_eq!(at(text, seq(get(&root, "b"))[1].span), "ö");
+        assert_eq!(at(text, get(&root, "b").span), "[ü, &a ö]");
+        assert_eq!(get(&root, "c").as_str(), Some("ö"));
+        let e = error("é: [😀\n");
+        assert_eq!(e.code, Code::YamlSyntax);
+    }
+
+    #[test]
+    fn alias_budget_counts_expanded_bytes_not_written_nodes() {
+        // Many nodes written out, no alias: only the size limit applies.
+        let mut text = String::from("test:\n  override:\n");
+        for i in 0..60_000 {
+            text.push_str(&format!("    - echo {i}:\n        timeout: 5\n"));
+        }
+        assert!(load(&text).is_ok());
+        // One big scalar used many times: refused by its expanded bytes.
+        let big = "x".repeat(100_000);
+        let mut text = format!("a: &a {big}\nb:\n");
+        for _ in 0..200 {
+            text.push_str("  - *a\n");
+        }
+        let e = error(&text);
+        assert_eq!(e.code, Code::YamlAliasBomb);
+        assert!(e.message.contains("bytes"), "{}", e.message);
     }
 
     #[test]
