@@ -284,6 +284,15 @@ fn ios_without_a_shared_scheme_keeps_the_warning_at_the_test_phase() {
         .expect("1.0 would have tested the scheme");
     assert!(d.message.contains("no shared scheme"), "{}", d.message);
     assert_eq!(src.line(d.span.unwrap().start), 4, "at `test:`");
+    // Another stack's tests run where they can: RSpec of the project's Gemfile.
+    std::fs::write(dir.join("Gemfile"), "gem 'rspec'\n").unwrap();
+    std::fs::create_dir_all(dir.join("spec")).unwrap();
+    let out = yml2sh::compile(&src, &options(Target::Ir, Some(&dir))).unwrap();
+    assert!(out.text.contains("| bundle exec rspec"), "{}", out.text);
+    assert!(!out
+        .diagnostics
+        .iter()
+        .any(|d| d.code == Code::InferredCommands));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -407,7 +407,11 @@ impl Builder<'_> {
                 self.push_list(steps, kind, Section::Override, Some(list), diags);
             }
             None if infers => match self.infer {
-                InferState::Project(inf) if inf.cannot(kind).is_none() => {
+                // What was inferred runs; a slot (and the warning) only where 1.0 would have
+                // run something here and yml2sh found nothing it can run.
+                InferState::Project(inf)
+                    if !inf.commands(kind).is_empty() || inf.cannot(kind).is_none() =>
+                {
                     let commands = inf.commands(kind);
                     self.push_inferred(steps, kind, commands, section.map(|s| s.span));
                 }

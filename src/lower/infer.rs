@@ -302,10 +302,12 @@ pub(crate) fn detect(dir: &Path) -> Detected {
         inf.cache(&[".cabal-sandbox", "~/.cabal"]);
     } else if p.file("stack.yaml") {
         inf.stacks.push("haskell");
-        inf.cannot.push((
-            PhaseKind::Dependencies,
-            "stack.yaml: CircleCI 1.0 built Haskell with a cabal sandbox, and this project has no *.cabal file".into(),
-        ));
+        for kind in [PhaseKind::Dependencies, PhaseKind::Test] {
+            inf.cannot.push((
+                kind,
+                "stack.yaml: CircleCI 1.0 built Haskell with a cabal sandbox, and this project has no *.cabal file".into(),
+            ));
+        }
     }
     let go_from = if p.file("go.mod") {
         Some("go.mod".to_string())
