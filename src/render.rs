@@ -17,10 +17,23 @@ pub fn human(source: &Source, diags: &[Diagnostic], color: bool) -> String {
         let level = level(d.severity);
         let renderer = renderer(d.severity, color);
         // Bound outside the message, which borrows the (possibly owned) text.
-        let located = d
-            .span
-            .map(|span| locate(&source.text, span.start, span.end));
+        let located = d.span.map(|span| locate(source, span.start, span.end));
+        // A span on a very long line is named, not drawn: drawing copies the line each time.
+        let too_long = match (d.span, &located) {
+            (Some(span), Some(None)) => {
+                let (line, column) = source.line_col(span.start);
+                Some(format!(
+                    "at {}:{line}:{column} (the line is too long to show)",
+                    source.name
+                ))
+            }
+            _ => None,
+        };
+        let located = located.flatten();
         let mut message = level.title(&d.message).id(d.code.as_str());
+        if let Some(at) = &too_long {
+            message = message.footer(Level::Note.title(at));
+        }
         if let Some(at) = &located {
             let label = d.label.as_deref().unwrap_or("");
             message = message.snippet(
@@ -302,13 +315,19 @@ struct Located<'a> {
     fold: bool,
 }
 
-/// The text to hand annotate-snippets and a byte range into it that it can draw.
+/// Lines longer than this are not drawn under a diagnostic (its location is given instead).
+const LONG_LINE: usize = 4096;
+
+/// The text to hand annotate-snippets and a byte range into it that it can draw; `None` when
+/// the span's lines are longer than [`LONG_LINE`].
 ///
 /// Spans come from other stages and may be empty, past the end, inside a CRLF
 /// or cover a line ending; annotate-snippets draws no source line for a point
 /// at the very end of the text or on an empty line, so such points are moved
-/// or drawn on their own.
-fn locate(text: &str, start: usize, end: usize) -> Located<'_> {
+/// or drawn on their own. Lines are found through the source's line index, so each
+/// diagnostic costs the length of its own lines, not of the file before it.
+fn locate(source: &Source, start: usize, end: usize) -> Option<Located<'_>> {
+    let text = source.text.as_str();
     let mut start = floor_char_boundary(text, start.min(text.len()));
     let mut end = floor_char_boundary(text, end.clamp(start, text.len()));
     // The `\n` of a CRLF is invisible; its `\r` is where the line visibly ends.
@@ -331,13 +350,13 @@ fn locate(text: &str, start: usize, end: usize) -> Located<'_> {
             Some(c) if !matches!(c, '\n' | '\r') => end = start + c.len_utf8(),
             // With folding on, annotate-snippets drops an empty line whose only
             // annotation is a point, so draw that line alone, unfolded.
-            _ if start == 0 || text[..start].ends_with('\n') => {
-                return Located {
+            _ if start == 0 || text[..start].ends_with(['\n', '\r']) => {
+                return Some(Located {
                     text: Cow::Borrowed("\n"),
                     range: 0..0,
-                    line_start: 1 + text[..start].matches('\n').count(),
+                    line_start: source.line(start),
                     fold: false,
-                };
+                });
             }
             // At a line ending annotate-snippets draws one caret just past the
             // line's last character, which is what we want.
@@ -347,15 +366,41 @@ fn locate(text: &str, start: usize, end: usize) -> Located<'_> {
     // Only the span's own lines, without the last one's terminator: with the
     // whole file, folding in annotate-snippets 0.11 leaves the `\r` of a CRLF
     // in the drawn line.
-    let first = text[..start].rfind('\n').map_or(0, |i| i + 1);
-    let last = text[end..].find('\n').map_or(text.len(), |i| end + i);
-    let last = end.max(last - usize::from(text[..last].ends_with('\r')));
-    Located {
-        text: tabs_as_spaces(&text[first..last]),
-        range: start - first..end - first,
-        line_start: 1 + text[..first].matches('\n').count(),
-        fold: true,
+    let first_line = source.line(start);
+    let first = source.line_start(first_line);
+    let mut last = source.line_start(source.line(end) + 1);
+    if text[..last].ends_with('\n') {
+        last -= 1;
     }
+    if text[..last].ends_with('\r') && last > end {
+        last -= 1;
+    }
+    let last = last.max(end);
+    if last - first > LONG_LINE {
+        return None;
+    }
+    let shown = &text[first..last];
+    // annotate-snippets breaks lines at `\n` only: a CR-only file's lines end at a lone `\r`.
+    let shown = if shown.contains('\r') {
+        let cr_only = |i: usize| shown.as_bytes().get(i + 1) != Some(&b'\n');
+        let bytes: Vec<u8> = shown
+            .bytes()
+            .enumerate()
+            .map(|(i, b)| if b == b'\r' && cr_only(i) { b'\n' } else { b })
+            .collect();
+        Cow::Owned(String::from_utf8(bytes).unwrap_or_else(|_| shown.to_owned()))
+    } else {
+        Cow::Borrowed(shown)
+    };
+    Some(Located {
+        text: match shown {
+            Cow::Borrowed(s) => tabs_as_spaces(s),
+            Cow::Owned(s) => Cow::Owned(tabs_as_spaces(&s).into_owned()),
+        },
+        range: start - first..end - first,
+        line_start: first_line,
+        fold: true,
+    })
 }
 
 /// Shows each tab as one space, keeping every byte offset and column number.

@@ -27,17 +27,34 @@ pub struct Source {
     pub name: String,
     pub text: String,
     line_starts: Vec<usize>,
+    /// (byte offset just past a non-ASCII character, extra bytes it and those before it take
+    /// beyond one per character), so a column costs a lookup, not a count along its line.
+    wide: Vec<(usize, usize)>,
 }
 
 impl Source {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Source {
         let text = text.into();
+        // A line ends at LF, CRLF or a lone CR (YAML's line breaks: a CR-only file has lines too).
+        let bytes = text.as_bytes();
         let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        line_starts.extend(bytes.iter().enumerate().filter_map(|(i, &b)| {
+            let ends = b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+            ends.then_some(i + 1)
+        }));
+        let mut wide = Vec::new();
+        if !text.is_ascii() {
+            let mut extra = 0;
+            for (i, c) in text.char_indices().filter(|(_, c)| !c.is_ascii()) {
+                extra += c.len_utf8() - 1;
+                wide.push((i + c.len_utf8(), extra));
+            }
+        }
         Source {
             name: name.into(),
             text,
             line_starts,
+            wide,
         }
     }
 
@@ -49,11 +66,14 @@ impl Source {
             Err(i) => i - 1,
         };
         let start = self.line_starts[line];
-        let col = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+        let col = (offset - start) - (self.extra_before(offset) - self.extra_before(start));
         (line + 1, col + 1)
+    }
+
+    /// Bytes beyond one per character taken by the characters that end at or before `offset`.
+    fn extra_before(&self, offset: usize) -> usize {
+        let n = self.wide.partition_point(|&(end, _)| end <= offset);
+        n.checked_sub(1).map_or(0, |i| self.wide[i].1)
     }
 
     /// 1-based line number of a byte offset.
@@ -84,6 +104,17 @@ mod tests {
         assert_eq!(s.line_col(8), (3, 1));
         assert_eq!(s.line_col(9), (4, 1));
         assert_eq!(s.line_col(99), (4, 2));
+    }
+
+    #[test]
+    fn cr_only_and_crlf_files_have_lines() {
+        let s = Source::new("c.yml", "a\rb\r\nc\nd");
+        assert_eq!(s.line_col(0), (1, 1));
+        assert_eq!(s.line_col(2), (2, 1));
+        assert_eq!(s.line_col(3), (2, 2), "the CR of a CRLF ends no line");
+        assert_eq!(s.line_col(5), (3, 1));
+        assert_eq!(s.line_col(7), (4, 1));
+        assert_eq!(s.line_start(3), 5);
     }
 
     #[test]

@@ -245,15 +245,32 @@ pub fn yaml_plain(s: &str) -> String {
     }
 }
 
-/// A heredoc delimiter that does not occur as a line of `body`.
+/// A heredoc delimiter that does not occur as a line of `body`: `base`, else `base_1`,
+/// `base_2`… the first free one, found in one pass over the lines.
 pub fn heredoc_tag(body: &str, base: &str) -> String {
-    let mut tag = base.to_string();
-    let mut n = 0;
-    while body.lines().any(|l| l == tag) {
-        n += 1;
-        tag = format!("{base}_{n}");
+    // taken[n]: `base` (n = 0) or `base_n` is a line. The answer is at most the line count.
+    let mut taken = vec![false; body.lines().count() + 1];
+    for line in body.lines() {
+        let Some(rest) = line.strip_prefix(base) else {
+            continue;
+        };
+        let n = if rest.is_empty() {
+            Some(0)
+        } else {
+            rest.strip_prefix('_')
+                .filter(|d| {
+                    !d.is_empty() && !d.starts_with('0') && d.bytes().all(|b| b.is_ascii_digit())
+                })
+                .and_then(|d| d.parse::<usize>().ok())
+        };
+        if let Some(slot) = n.and_then(|n| taken.get_mut(n)) {
+            *slot = true;
+        }
     }
-    tag
+    match taken.iter().position(|&t| !t).unwrap_or(taken.len()) {
+        0 => base.to_string(),
+        n => format!("{base}_{n}"),
+    }
 }
 
 #[cfg(test)]
@@ -390,5 +407,10 @@ mod tests {
     fn heredoc_tag_avoids_body_lines() {
         assert_eq!(heredoc_tag("echo hi", "CMD"), "CMD");
         assert_eq!(heredoc_tag("CMD\nCMD_1", "CMD"), "CMD_2");
+        assert_eq!(heredoc_tag("CMD_1\nCMD_01\nCMD", "CMD"), "CMD_2");
+        assert_eq!(heredoc_tag("CMD_1\nCMD_2", "CMD"), "CMD");
+        assert_eq!(heredoc_tag("CMD\r\nCMDX\n CMD", "CMD"), "CMD_1");
+        let many: String = (0..20_000).map(|n| format!("CMD_{n}\n")).collect();
+        assert_eq!(heredoc_tag(&format!("CMD\n{many}"), "CMD"), "CMD_20000");
     }
 }

@@ -3,7 +3,7 @@
 //! from emit/runtime.rs), written out at the start of a build, one recipe line per runtime call:
 //! one runtime, two drivers.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -58,18 +58,19 @@ impl Line {
 
 /// Block tags: the command's circle.yml line, so `#12|` sits beside `y2s_run 12`, and `12-2`
 /// when a line holds two commands (a flow list, an anchor used twice).
+/// Counted per line, so numbering costs the same for the thousandth command of a line as for
+/// the first (a tag `12-2` never equals another line's tag).
 #[derive(Default)]
-struct Tags(HashSet<String>);
+struct Tags(HashMap<usize, usize>);
 
 impl Tags {
     fn next(&mut self, line: usize) -> String {
-        let mut tag = line.to_string();
-        let mut n = 1;
-        while !self.0.insert(tag.clone()) {
-            n += 1;
-            tag = format!("{line}-{n}");
+        let n = self.0.entry(line).or_insert(0);
+        *n += 1;
+        match *n {
+            1 => line.to_string(),
+            n => format!("{line}-{n}"),
         }
-        tag
     }
 }
 
@@ -158,14 +159,20 @@ fn summary(d: &Deployment) -> String {
 /// `deploy-<slug>` per deployment, numbered when two names slug alike.
 fn deployment_targets(ir: &Ir) -> Vec<String> {
     let mut seen = HashSet::new();
+    // The last number given to each base: a search for a free name resumes there.
+    let mut last: HashMap<String, usize> = HashMap::new();
     ir.deployments
         .iter()
         .map(|d| {
             let base = format!("deploy-{}", escape::slug(&d.name));
-            let mut name = base.clone();
-            let mut n = 1;
+            let n = last.entry(base.clone()).or_insert(1);
+            let mut name = if *n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            };
             while !seen.insert(name.clone()) {
-                n += 1;
+                *n += 1;
                 name = format!("{base}-{n}");
             }
             name

@@ -1,10 +1,72 @@
 //! Lower stage pass: checks on the whole IR that no single key shows (deployment overlaps,
 //! deployments that can never act, builds without tests).
 
+use std::collections::HashMap;
+
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::ir::{Ir, Pattern};
+use crate::ir::{Deployment, Ir, Pattern};
+
+/// A pattern as a key: (is a tag pattern, is a regex, its text).
+type PatternKey<'a> = (bool, bool, &'a str);
+
+fn key(is_tag: bool, p: &Pattern) -> PatternKey<'_> {
+    match p {
+        Pattern::Exact { name } => (is_tag, false, name),
+        Pattern::Regex { source, .. } => (is_tag, true, source),
+    }
+}
+
+/// The first deployment subsection written with each pattern, so that finding which earlier
+/// subsection shadows a later one costs a lookup per pattern, not a pass over all earlier ones
+/// (n subsections on one branch gave n(n-1)/2 warnings). Subsections of different owners
+/// never shadow each other; one without an owner shadows, and is shadowed by, any.
+#[derive(Default)]
+struct FirstMatch<'a> {
+    /// Per pattern: the first subsection of no owner, of each owner, and of any owner.
+    by_owner: HashMap<(PatternKey<'a>, Option<&'a str>), usize>,
+    any: HashMap<PatternKey<'a>, usize>,
+}
+
+impl<'a> FirstMatch<'a> {
+    fn patterns(d: &'a Deployment) -> impl Iterator<Item = (PatternKey<'a>, &'a Pattern)> {
+        let branch = d.branch.iter().map(|p| (key(false, p), p));
+        branch.chain(d.tag.iter().map(|p| (key(true, p), p)))
+    }
+
+    /// The earliest subsection before `i` that matches a build `d` matches, and the pattern.
+    fn shadower(&self, i: usize, d: &'a Deployment) -> Option<(usize, &'a Pattern)> {
+        let mut best: Option<(usize, &Pattern)> = None;
+        for (k, p) in Self::patterns(d) {
+            let found = match d.owner.as_deref() {
+                None => self.any.get(&k).copied(),
+                Some(owner) => [
+                    self.by_owner.get(&(k, None)),
+                    self.by_owner.get(&(k, Some(owner))),
+                ]
+                .into_iter()
+                .flatten()
+                .copied()
+                .min(),
+            };
+            if let Some(e) = found.filter(|&e| e < i) {
+                if best.is_none_or(|(b, _)| e < b) {
+                    best = Some((e, p));
+                }
+            }
+        }
+        best
+    }
+
+    fn add(&mut self, i: usize, d: &'a Deployment) {
+        for (k, _) in Self::patterns(d) {
+            self.any.entry(k).or_insert(i);
+            self.by_owner.entry((k, d.owner.as_deref())).or_insert(i);
+        }
+    }
+}
 
 pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
+    let mut first_match = FirstMatch::default();
     for (i, d) in ir.deployments.iter().enumerate() {
         let swallowed = d.branch.iter().chain(&d.tag).any(|p| match p {
             Pattern::Exact { name } => name.contains(" - ") || name.contains('\n'),
@@ -48,30 +110,22 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
                 .with_help("add `branch: master` (or `/.*/` for every branch)"),
             );
         }
-        for earlier in &ir.deployments[..i] {
-            if earlier.owner != d.owner && earlier.owner.is_some() && d.owner.is_some() {
-                continue;
-            }
-            let shadowed = d
-                .branch
-                .iter()
-                .find(|p| earlier.branch.contains(p))
-                .or_else(|| d.tag.iter().find(|p| earlier.tag.contains(p)));
-            if let Some(p) = shadowed {
-                diags.push(
-                    Diagnostic::warning(
-                        Code::DeploymentOverlap,
-                        d.span,
-                        format!(
-                            "`deployment.{}` never runs for {p}: `deployment.{}` above matches it first",
-                            d.name, earlier.name
-                        ),
-                    )
-                    .with_label("shadowed")
-                    .with_help("CircleCI ran only the first matching subsection; merge their commands into one"),
-                );
-            }
+        if let Some((earlier, p)) = first_match.shadower(i, d) {
+            let earlier = &ir.deployments[earlier];
+            diags.push(
+                Diagnostic::warning(
+                    Code::DeploymentOverlap,
+                    d.span,
+                    format!(
+                        "`deployment.{}` never runs for {p}: `deployment.{}` above matches it first",
+                        d.name, earlier.name
+                    ),
+                )
+                .with_label("shadowed")
+                .with_help("CircleCI ran only the first matching subsection; merge their commands into one"),
+            );
         }
+        first_match.add(i, d);
     }
     circleci_paths(ir, diags);
     // Where inference could not say (the `inferred-commands` warning), that warning tells it.

@@ -1,6 +1,8 @@
 //! Parse stage, AST layer: located YAML nodes → [`Config`], checking shapes and keys against
 //! CircleCI 1.0's reference (spec §2–§3, §6.1) and reporting what it cannot take.
 
+use std::collections::HashMap;
+
 use indexmap::IndexMap;
 
 use super::yaml::{Node, Style, Value};
@@ -223,10 +225,13 @@ fn map_entries<'a>(
     let Value::Map(pairs) = &node.value else {
         return None;
     };
-    let mut out: IndexMap<String, (&Node, &Node)> = IndexMap::new();
+    // Which entry of each name wins (the last), found first so that building the map never
+    // moves entries (removing from an IndexMap shifts: 40,000 duplicates were quadratic).
+    let mut named: Vec<(String, &Node, &Node)> = Vec::with_capacity(pairs.len());
+    let mut last: HashMap<&str, usize> = HashMap::new();
     for (k, v) in pairs {
-        let name = match &k.value {
-            Value::Scalar(s) if !k.is_null() => s.text.clone(),
+        match &k.value {
+            Value::Scalar(s) if !k.is_null() => named.push((s.text.clone(), k, v)),
             _ => {
                 diags.push(
                     Diagnostic::warning(
@@ -236,10 +241,11 @@ fn map_entries<'a>(
                     )
                     .with_label("empty key"),
                 );
-                continue;
             }
-        };
-        if out.contains_key(&name) {
+        }
+    }
+    for (i, (name, k, _)) in named.iter().enumerate() {
+        if last.insert(name, i).is_some() {
             diags.push(
                 Diagnostic::warning(
                     Code::DuplicateKey,
@@ -249,10 +255,19 @@ fn map_entries<'a>(
                 .with_label("this one wins")
                 .with_help(format!("merge the two `{name}` entries into one")),
             );
-            // Moving it to the end keeps "last one wins" and the order of appearance.
-            out.shift_remove(&name);
         }
-        out.insert(name, (k, v));
+    }
+    // In the order of each name's last appearance, as "last one wins" reads.
+    let winners: Vec<bool> = named
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _, _))| last.get(name.as_str()) == Some(&i))
+        .collect();
+    let mut out: IndexMap<String, (&Node, &Node)> = IndexMap::with_capacity(last.len());
+    for ((name, k, v), wins) in named.into_iter().zip(winners) {
+        if wins {
+            out.insert(name, (k, v));
+        }
     }
     Some(out)
 }
@@ -1028,10 +1043,19 @@ fn notify(node: &Node, diags: &mut Diagnostics) -> Vec<Text> {
     out
 }
 
+/// Longest word, in bytes, that gets a "did you mean" suggestion.
+const MAX_SUGGESTED_LEN: usize = 64;
+
 /// The closest known word, when it is close enough to be a likely typo.
 pub(crate) fn suggest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    // Known words are short: a long word is no typo of one (and edit distance costs the
+    // product of the lengths: a 9 MB key took 27 s).
+    if word.len() > MAX_SUGGESTED_LEN {
+        return None;
+    }
     known
         .iter()
+        .filter(|k| word.len().abs_diff(k.len()) <= (k.len() / 3).max(1) * 4)
         .map(|k| (edit_distance(word, k), *k))
         .filter(|(d, k)| *d <= (k.len() / 3).max(1))
         .min()
