@@ -3,3 +3,7 @@
 fn main() {
     std::process::exit(yml2sh::cli::main());
 }
+
+// See Cargo.toml: measured by bench/audit.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

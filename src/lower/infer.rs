@@ -134,11 +134,19 @@ impl Project {
 
     /// A regular file (symlinks followed) at `rel`.
     fn file(&self, rel: &str) -> bool {
-        std::fs::metadata(self.dir.join(rel)).is_ok_and(|m| m.is_file())
+        self.may_exist(rel) && std::fs::metadata(self.dir.join(rel)).is_ok_and(|m| m.is_file())
     }
 
     fn dir(&self, rel: &str) -> bool {
-        std::fs::metadata(self.dir.join(rel)).is_ok_and(|m| m.is_dir())
+        self.may_exist(rel) && std::fs::metadata(self.dir.join(rel)).is_ok_and(|m| m.is_dir())
+    }
+
+    /// False when the listing already says the first component of `rel` is not there: no
+    /// system call for each of the many names detection asks about (`yml2sh audit` over
+    /// thousands of checkouts).
+    fn may_exist(&self, rel: &str) -> bool {
+        let first = rel.split('/').next().unwrap_or(rel);
+        self.names.len() >= MAX_ENTRIES || self.names.contains(first)
     }
 
     /// A directory holding at least one entry.
