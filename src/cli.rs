@@ -126,6 +126,10 @@ struct CompileArgs {
     /// Parallel nodes (CircleCI set this in its web UI); the GitHub workflow runs a matrix of this size.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
     nodes: u32,
+    /// Write nothing: exit 0 when the file of `-o` is what yml2sh would write now, 1 (with a
+    /// short diff) when it is stale or missing. For CI and pre-commit hooks.
+    #[arg(long, requires = "output")]
+    check: bool,
 }
 
 /// How findings are reported; accepted before or after a subcommand.
@@ -204,6 +208,7 @@ fn run(cli: Cli) -> i32 {
             (c.output.is_some(), "--output"),
             (c.verbatim, "--verbatim"),
             (c.nodes != 1, "--nodes"),
+            (c.check, "--check"),
         ];
         if let Some((_, flag)) = given.iter().find(|(set, _)| *set) {
             eprintln!(
@@ -366,6 +371,9 @@ fn compile(args: &CompileArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
             if diags.iter().any(Diagnostic::is_error) {
                 return 1;
             }
+            if args.check {
+                return check_output(args.output.as_deref(), &output.text);
+            }
             let executable = args.format == Target::Bash;
             match crate::output::write(args.output.as_deref(), &output.text, executable) {
                 Ok(()) => 0,
@@ -381,6 +389,74 @@ fn compile(args: &CompileArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
             1
         }
     }
+}
+
+/// `--check`: compares the committed output with what would be written; writes nothing.
+fn check_output(path: Option<&Path>, expected: &str) -> i32 {
+    let Some(path) = path.filter(|p| *p != Path::new("-")) else {
+        eprintln!("error: `--check` compares with a file: give it with `-o PATH`");
+        return 2;
+    };
+    let name = path.display();
+    match std::fs::read(path) {
+        Ok(bytes) if bytes == expected.as_bytes() => {
+            eprintln!("{name} is up to date");
+            0
+        }
+        Ok(bytes) => {
+            let old = String::from_utf8_lossy(&bytes);
+            eprintln!("{name} is stale: yml2sh would write it differently now (run the same command without --check)");
+            eprint!("{}", short_diff(&name.to_string(), &old, expected));
+            1
+        }
+        Err(e) => {
+            eprintln!(
+                "{name} is stale: it cannot be read ({e}); run the same command without --check"
+            );
+            1
+        }
+    }
+}
+
+/// The lines that differ between the common head and tail of two texts, as a unified-diff
+/// hunk cut to a few lines each way: enough to see what changed, short enough for a CI log.
+fn short_diff(name: &str, old: &str, new: &str) -> String {
+    const MAX: usize = 12;
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    let head = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let tail = a[head..]
+        .iter()
+        .rev()
+        .zip(b[head..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let removed = &a[head..a.len() - tail];
+    let added = &b[head..b.len() - tail];
+    let mut out = format!(
+        "--- {name} (committed)\n+++ {name} (yml2sh now)\n@@ -{},{} +{},{} @@\n",
+        head + 1,
+        removed.len(),
+        head + 1,
+        added.len()
+    );
+    let mut side = |sign: char, lines: &[&str]| {
+        for l in lines.iter().take(MAX) {
+            out.push(sign);
+            out.push_str(l);
+            out.push('\n');
+        }
+        if lines.len() > MAX {
+            out.push_str(&format!("{sign}… {} more lines\n", lines.len() - MAX));
+        }
+    };
+    side('-', removed);
+    side('+', added);
+    if removed.is_empty() && added.is_empty() {
+        // Same lines: only line endings or the final newline differ.
+        out.push_str("(line endings or the final newline differ)\n");
+    }
+    out
 }
 
 fn report_failure(source: &Source, d: Diagnostic, report: &ReportArgs) -> i32 {

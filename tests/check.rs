@@ -398,3 +398,62 @@ fn circle_yaml_is_found_when_circle_yml_is_absent() {
         stdout(&out)
     );
 }
+
+#[test]
+fn check_flag_says_fresh_or_stale_for_every_format() {
+    let dir = scratch("fresh");
+    std::fs::write(dir.join("circle.yml"), CLEAN).unwrap();
+    for (format, out) in [
+        ("bash", "build.sh"),
+        ("make", "Makefile"),
+        ("github", "ci.yml"),
+    ] {
+        let write = yml2sh(&dir, &["-f", format, "circle.yml", "-o", out]);
+        assert_eq!(write.status.code(), Some(0), "{format}");
+        let before = std::fs::read(dir.join(out)).unwrap();
+        let fresh = yml2sh(&dir, &["-f", format, "circle.yml", "--check", "-o", out]);
+        assert_eq!(fresh.status.code(), Some(0), "{format}: {fresh:?}");
+        assert!(String::from_utf8_lossy(&fresh.stderr).contains("is up to date"));
+        // A hand edit makes it stale, with the changed line shown both ways; nothing is written.
+        let before = String::from_utf8_lossy(&before).into_owned();
+        let at = before.rfind("make test").unwrap();
+        let edited = format!("{}make tests{}", &before[..at], &before[at + 9..]);
+        std::fs::write(dir.join(out), &edited).unwrap();
+        let stale = yml2sh(&dir, &["-f", format, "circle.yml", "--check", "-o", out]);
+        assert_eq!(stale.status.code(), Some(1), "{format}");
+        let err = String::from_utf8_lossy(&stale.stderr);
+        assert!(err.contains("is stale"), "{err}");
+        assert!(err.contains("\n-") && err.contains("make tests"), "{err}");
+        assert!(err.contains("\n+") && err.contains("make test\n"), "{err}");
+        assert!(stale.stdout.is_empty());
+        assert_eq!(std::fs::read_to_string(dir.join(out)).unwrap(), edited);
+        // A missing output is stale too.
+        std::fs::remove_file(dir.join(out)).unwrap();
+        let missing = yml2sh(&dir, &["-f", format, "circle.yml", "--check", "-o", out]);
+        assert_eq!(missing.status.code(), Some(1), "{format}");
+        assert!(!dir.join(out).exists(), "--check writes nothing");
+    }
+    // Without a file to compare with, --check is a usage error.
+    assert_eq!(yml2sh(&dir, &["--check"]).status.code(), Some(2));
+    assert_eq!(yml2sh(&dir, &["--check", "-o", "-"]).status.code(), Some(2));
+}
+
+#[test]
+fn check_flag_sees_the_project_files_inference_reads() {
+    let dir = scratch("fresh-infer");
+    std::fs::write(dir.join("circle.yml"), "test:\n  post:\n    - echo done\n").unwrap();
+    assert_eq!(yml2sh(&dir, &["-o", "build.sh"]).status.code(), Some(0));
+    assert_eq!(
+        yml2sh(&dir, &["--check", "-o", "build.sh"]).status.code(),
+        Some(0)
+    );
+    // A package.json appears: CircleCI would now infer `npm install` and `npm test`.
+    std::fs::write(
+        dir.join("package.json"),
+        "{\"scripts\": {\"test\": \"node t.js\"}}\n",
+    )
+    .unwrap();
+    let stale = yml2sh(&dir, &["--check", "-o", "build.sh"]);
+    assert_eq!(stale.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&stale.stderr).contains("npm"));
+}
