@@ -80,6 +80,13 @@ enum Command {
     Check(CheckArgs),
     /// Report what migrating many circle.yml involves (Markdown; --json or --csv).
     Audit(AuditArgs),
+    /// Print a shell completion script: `yml2sh completions bash > /etc/bash_completion.d/yml2sh`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `yml2sh man > ~/.local/share/man/man1/yml2sh.1`.
+    Man,
 }
 
 #[derive(Args, Debug)]
@@ -100,6 +107,8 @@ impl Command {
         match self {
             Command::Check(_) => "check",
             Command::Audit(_) => "audit",
+            Command::Completions { .. } => "completions",
+            Command::Man => "man",
         }
     }
 }
@@ -221,7 +230,38 @@ fn run(cli: Cli) -> i32 {
     match &cli.command {
         Some(Command::Check(args)) => check(args, &cli.infer, &cli.report),
         Some(Command::Audit(args)) => audit(args),
+        Some(Command::Completions { shell }) => {
+            use clap::CommandFactory;
+            let mut command = Cli::command();
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut command, "yml2sh", &mut out);
+            print_bytes(&out)
+        }
+        Some(Command::Man) => {
+            use clap::CommandFactory;
+            let mut out = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                Ok(()) => print_bytes(&out),
+                Err(e) => {
+                    eprintln!("error: could not render the man page: {e}");
+                    1
+                }
+            }
+        }
         None => compile(&cli.compile, &cli.infer, &cli.report),
+    }
+}
+
+/// Writes generated text to standard output; a closed pipe is not an error.
+fn print_bytes(bytes: &[u8]) -> i32 {
+    let mut stdout = std::io::stdout().lock();
+    match std::io::Write::write_all(&mut stdout, bytes) {
+        Ok(()) => 0,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            eprintln!("error: could not write standard output: {e}");
+            1
+        }
     }
 }
 

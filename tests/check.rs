@@ -457,3 +457,69 @@ fn check_flag_sees_the_project_files_inference_reads() {
     assert_eq!(stale.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&stale.stderr).contains("npm"));
 }
+
+#[test]
+fn completions_and_man_page_come_from_the_cli_definition() {
+    let dir = scratch("completions");
+    let bash = yml2sh(&dir, &["completions", "bash"]);
+    assert_eq!(bash.status.code(), Some(0));
+    let script = dir.join("yml2sh.bash");
+    std::fs::write(&script, &bash.stdout).unwrap();
+    // Sourced by bash, it registers a completion for yml2sh that knows the subcommands.
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source '{}' && complete -p yml2sh && COMP_WORDS=(yml2sh c) COMP_CWORD=1 && _yml2sh yml2sh c yml2sh && printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display()
+        ))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("-F _yml2sh yml2sh"), "{said}");
+    assert!(
+        said.lines().any(|l| l == "check") && said.lines().any(|l| l == "completions"),
+        "{said}"
+    );
+    for shell in ["zsh", "fish"] {
+        let out = yml2sh(&dir, &["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let text = stdout(&out);
+        assert!(
+            text.contains("audit") && text.contains("message-format"),
+            "{shell}"
+        );
+    }
+    assert_eq!(
+        yml2sh(&dir, &["completions", "tcsh"]).status.code(),
+        Some(2)
+    );
+    let man = yml2sh(&dir, &["man"]);
+    let page = stdout(&man);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH yml2sh 1"),
+        "{page}"
+    );
+    assert!(
+        page.contains("message\\-format") || page.contains("message-format"),
+        "{page}"
+    );
+    // man renders it without complaint.
+    if Command::new("man").arg("--version").output().is_ok() {
+        let file = dir.join("yml2sh.1");
+        std::fs::write(&file, &man.stdout).unwrap();
+        let out = Command::new("man")
+            .arg("-l")
+            .arg(&file)
+            .env("MANPAGER", "cat")
+            .env("MANWIDTH", "80")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert!(String::from_utf8_lossy(&out.stdout).contains("SYNOPSIS"));
+    }
+}
