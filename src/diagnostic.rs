@@ -241,6 +241,15 @@ codes! {
     BadTimeout = "bad-timeout",
         "a `timeout` that is not a positive whole number of seconds",
         "write the timeout in whole seconds, e.g. `timeout: 600`";
+    TimeoutTooLarge = "timeout-too-large",
+        "a `timeout` longer than a day, which a local build cannot honour",
+        "write a timeout of at most 86400 seconds";
+    PathOutside = "path-outside",
+        "a path that climbs out of the place it belongs to (the build directory, the checkout, the home directory)",
+        "remove the `..` that climbs out, or write the absolute path you mean";
+    ControlCharacter = "control-character",
+        "a NUL anywhere, or a control character but newline and tab in circle.yml data, which bash cannot carry or a terminal would obey",
+        "remove the character, or write it as an escape the command itself interprets (`printf '\\033'`)";
     ParallelInDeployment = "parallel-in-deployment",
         "`parallel: true` on a deployment command",
         "remove `parallel: true`; deployments run on one node";

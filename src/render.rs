@@ -30,12 +30,18 @@ pub fn human(source: &Source, diags: &[Diagnostic], color: bool) -> String {
             _ => None,
         };
         let located = located.flatten();
-        let mut message = level.title(&d.message).id(d.code.as_str());
+        // Config text quoted in a message never reaches the terminal as an escape sequence.
+        let (title, label, help) = (
+            visible(&d.message),
+            visible(d.label.as_deref().unwrap_or("")),
+            d.help.as_deref().map(visible),
+        );
+        let mut message = level.title(&title).id(d.code.as_str());
         if let Some(at) = &too_long {
             message = message.footer(Level::Note.title(at));
         }
         if let Some(at) = &located {
-            let label = d.label.as_deref().unwrap_or("");
+            let label = label.as_ref();
             message = message.snippet(
                 Snippet::source(&at.text)
                     .line_start(at.line_start)
@@ -44,7 +50,7 @@ pub fn human(source: &Source, diags: &[Diagnostic], color: bool) -> String {
                     .annotation(Level::Error.span(at.range.clone()).label(label)),
             );
         }
-        if let Some(help) = &d.help {
+        if let Some(help) = &help {
             message = message.footer(Level::Help.title(help));
         }
         let _ = writeln!(out, "{}", renderer.render(message));
@@ -121,7 +127,7 @@ pub fn short(source: &Source, diags: &[Diagnostic]) -> String {
             None => source.name.clone(),
         };
         // One line: a newline inside a message would start a line that looks like a finding.
-        let message = d.message.replace(['\n', '\r'], " ");
+        let message = visible(&d.message.replace(['\n', '\r'], " ")).into_owned();
         let _ = writeln!(
             out,
             "{at}: {}[{}]: {message}",
@@ -408,6 +414,27 @@ fn locate(source: &Source, start: usize, end: usize) -> Option<Located<'_>> {
 /// annotate-snippets 0.11 widens tabs in the source line but not in the caret
 /// line, which would put carets after a tab in the wrong column; widening the
 /// range to match would make the `-->` column disagree with [`Source::line_col`].
+/// `text` with its control characters but newline and tab written as `\u{…}` escapes.
+fn visible(text: &str) -> Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() && c != '\n' && c != '\t' {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
 fn tabs_as_spaces(text: &str) -> Cow<'_, str> {
     if text.contains('\t') {
         Cow::Owned(text.replace('\t', " "))

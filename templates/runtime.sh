@@ -29,6 +29,8 @@ y2s_color() {
 }
 
 y2s_say() { printf '%s\n' "$*"; }
+# A pattern matching one control character but tab: what the log shows as `?`.
+Y2S_CONTROL=$'[\001-\010\013-\037\177]'
 # Sleeps without a process: a read that times out on a pipe nobody writes to. The runtime's
 # own waits then never depend on what `sleep` on PATH is (tests put stand-ins there).
 y2s_sleep() { read -rt "$1" <> <(:) || :; }
@@ -242,6 +244,8 @@ y2s_show() {
     for v in "${values[@]}"; do
       line=${line//"$v"/***}
     done
+    # Control characters in a command (an escape sequence) are shown, never obeyed.
+    line=${line//$Y2S_CONTROL/?}
     if [ $first = 1 ]; then
       printf '%s$ %s%s\n' "$Y2S_B" "$line" "$Y2S_0"
       first=0
@@ -365,6 +369,26 @@ y2s_with_files() {
   printf '%s\n' "$cmd ${share% }"
 }
 
+# How a command's shell enters a pwd other than ~ (in $Y2S_PWD, its $VARs expanded): `--` and
+# `./` so that `-`, `-P` are directories (not options, not $OLDPWD) and CDPATH never redirects;
+# a relative one that climbs out of the checkout ($Y2S_TOP) is refused.
+read -r -d '' Y2S_PWD_CHECK <<'PWD'
+case $Y2S_PWD in
+  /*) cd -- "$Y2S_PWD" || exit 1 ;;
+  *)
+    cd -- "./$Y2S_PWD" || exit 1
+    case $PWD/ in
+      "$Y2S_TOP"/*) ;;
+      *)
+        printf 'yml2sh: pwd %s climbs out of the checkout (to %s)\n' "$Y2S_PWD" "$PWD" >&2
+        exit 1
+        ;;
+    esac
+    ;;
+esac
+unset Y2S_PWD Y2S_TOP
+PWD
+
 # y2s_prelude PWD [ASSIGNMENT]...: prints the prelude of a command, which runs in the command's
 # own shell before it, through BASH_ENV, so the command text reaches bash exactly as written in
 # circle.yml: the environment file and ~/.circlerc sourced, cd to the phase's directory
@@ -383,12 +407,15 @@ y2s_prelude() {
   else
     printf 'cd %q || exit 1\n' "$Y2S_BUILD_DIR"
   fi
-  # A leading ~ is the home directory, as the shell would read it unquoted.
+  # A leading ~ is the home directory, as the shell would read it unquoted; other pwds go
+  # through Y2S_PWD_CHECK.
   case $dir in
     '') ;;
     \~) printf '%s\n' 'cd ~ || exit 1' ;;
-    \~/*) printf 'cd ~/"%s" || exit 1\n' "${dir:2}" ;;
-    *) printf 'cd "%s" || exit 1\n' "$dir" ;;
+    \~/*) printf 'cd -- ~/"%s" || exit 1\n' "${dir:2}" ;;
+    *)
+      printf 'Y2S_PWD="%s"\nY2S_TOP=%q\n%s\n' "$dir" "$Y2S_PROJECT_DIR" "$Y2S_PWD_CHECK"
+      ;;
   esac
   for assignment in "$@"; do
     printf 'export %s\n' "$assignment"
@@ -440,6 +467,7 @@ y2s_run() {
   local cmd title
   cmd=$(cat)
   title=${cmd%%$'\n'*}
+  title=${title//$Y2S_CONTROL/?}
   if [ "$Y2S_MODE" = list ]; then
     local notes=''
     [ "$timeout" = 600 ] || notes+=" timeout=${timeout}s"

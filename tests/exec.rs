@@ -1097,3 +1097,186 @@ fn env_file_gives_project_settings_never_echoed() {
     );
     assert!(o.trace.is_empty());
 }
+
+/// `pwd` is data: `$VAR` and `~` expand, a command substitution does not run, `-` and `-P` are
+/// directories (not cd's options), and a relative pwd that climbs out of the checkout once its
+/// variables are expanded is refused at run time. A control character of a command is shown as
+/// `?`, never sent to the terminal.
+#[test]
+fn pwd_is_data_and_stays_in_the_checkout() {
+    let out = run_both(
+        "hostile-pwd",
+        &Case {
+            fixture: "hostile-pwd.yml",
+            files: &[
+                ("x$(touch pwned)/.keep", ""),
+                ("-/.keep", ""),
+                ("-P/.keep", ""),
+            ],
+            env: &[("UP", "..")],
+            ..CASE
+        },
+        &[],
+    );
+    for o in [&out, out.make.as_deref().unwrap()] {
+        let repo = o.repo.to_string_lossy().into_owned();
+        assert_eq!(
+            o.trace,
+            [
+                format!("subst {repo}/x$(touch pwned)"),
+                format!("dash {repo}/-"),
+                format!("opt {repo}/-P"),
+                "home ok".to_string(),
+            ],
+            "{}",
+            o.stdout
+        );
+        assert_ne!(o.status, 0, "{}", o.stdout);
+        assert!(!o.repo.join("pwned").exists() && !o.repo.parent().unwrap().join("pwned").exists());
+        assert!(
+            o.stdout.contains(&format!(
+                "yml2sh: pwd .. climbs out of the checkout (to {})",
+                o.repo.parent().unwrap().display()
+            )),
+            "{}",
+            o.stdout
+        );
+        assert!(
+            o.stdout.contains("$ echo \"?[2Jcleared\" > /dev/null") && !o.stdout.contains('\x1b'),
+            "{}",
+            o.stdout
+        );
+    }
+}
+
+/// Paths that would leave their place, out-of-range timeouts and NULs are compile-time errors,
+/// located; normalised paths reach the script (`vendor/./bundle/` is `vendor/bundle`).
+#[test]
+fn hostile_data_is_refused_at_compile_time() {
+    let compile_text = |yaml: &str| {
+        let source = yml2sh::source_from_bytes("circle.yml", yaml.as_bytes().to_vec()).unwrap();
+        yml2sh::compile(&source, &common::options(Target::Bash))
+    };
+    for (yaml, code, line) in [
+        (
+            "dependencies:\n  cache_directories:\n    - ../../../../tmp/victim\n",
+            "path-outside",
+            3,
+        ),
+        ("general:\n  artifacts:\n    - /../etc\n", "path-outside", 3),
+        (
+            "test:\n  override:\n    - ls:\n        timeout: 9223372036854775808\n",
+            "timeout-too-large",
+            3,
+        ),
+        (
+            "deployment:\n  prod:\n    branch: \"ma\\0ster\"\n    commands: [./d]\n",
+            "control-character",
+            2,
+        ),
+        (
+            "general:\n  branches:\n    only:\n      - \"rel\\eease\"\n",
+            "control-character",
+            4,
+        ),
+        (
+            "test:\n  override:\n    - \"echo a\\0b\"\n",
+            "control-character",
+            3,
+        ),
+    ] {
+        let diags = compile_text(yaml)
+            .err()
+            .unwrap_or_else(|| panic!("{yaml}: compiled"));
+        let d = diags.sorted();
+        // Located: on the line of the offending entry (or of its command or subsection).
+        let at = d
+            .iter()
+            .find(|d| d.code.as_str() == code)
+            .and_then(|d| d.span)
+            .map(|s| yaml[..s.start].matches('\n').count() + 1);
+        assert_eq!(at, Some(line), "{yaml}: {d:?}");
+    }
+    // A build_dir below the checkout lets pwd climb back to the checkout; further is a warning
+    // (1.0's checkout was ~/<repo>, and real configs reach ~/x as ../x) and a run-time refusal.
+    let pwd = |p: &str| {
+        compile_text(&format!(
+            "general:\n  build_dir: sub\ntest:\n  override:\n    - ls:\n        pwd: {p}\n"
+        ))
+        .unwrap()
+        .diagnostics
+        .sorted()
+        .into_iter()
+        .find(|d| d.code.as_str() == "path-outside")
+    };
+    assert!(pwd("..").is_none());
+    let warned = pwd("../../examples").expect("a warning");
+    assert!(
+        warned
+            .help
+            .as_deref()
+            .is_some_and(|h| h.contains("write `pwd: ~/examples`")),
+        "{warned:?}"
+    );
+    let text = compile_text(
+        "dependencies:\n  cache_directories:\n    - vendor/./bundle/\n    - \"~/.m2//\"\n",
+    )
+    .unwrap()
+    .text;
+    assert!(
+        text.contains("y2s_restore_cache vendor/bundle $'~/.m2'"),
+        "{text}"
+    );
+}
+
+/// Without flock(1) the build number is counted under a mkdir lock: three builds at once get
+/// three numbers, and the lock is gone afterwards.
+#[test]
+fn build_numbers_under_a_mkdir_lock_without_flock() {
+    let base = std::env::temp_dir().join(format!("yml2sh-exec-{}-nolock", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    // A PATH of everything on this machine but flock.
+    let bin = base.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for dir in std::env::var("PATH").unwrap().split(':') {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            if name != "flock" && !bin.join(&name).exists() {
+                let _ = std::os::unix::fs::symlink(e.path(), bin.join(&name));
+            }
+        }
+    }
+    let home = base.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let script = base.join("build.sh");
+    std::fs::write(&script, compile("not-found.yml", Target::Bash)).unwrap();
+    let children: Vec<_> = (0..3)
+        .map(|i| {
+            let (repo, _) = common::scratch_repo(&format!("nolock-{i}"), None);
+            let mut cmd = Command::new("bash");
+            cmd.arg(&script)
+                .current_dir(&repo)
+                .env("PATH", &bin)
+                .env("HOME", &home)
+                .env("XDG_CACHE_HOME", home.join(".cache"))
+                .env("TRACE", base.join(format!("trace-{i}")))
+                .env("NO_COLOR", "1")
+                .stdout(std::process::Stdio::piped());
+            common::scrub_env(&mut cmd);
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = String::from_utf8(c.wait_with_output().unwrap().stdout).unwrap();
+        assert!(out.ends_with("exit status 1\n"), "{out}");
+    }
+    // Three increments, none lost to a race.
+    let counter = home.join(".cache/yml2sh/acme/widget/build-num");
+    assert_eq!(std::fs::read_to_string(&counter).unwrap().trim(), "3");
+    assert!(!home
+        .join(".cache/yml2sh/acme/widget/build-num.lock.d")
+        .exists());
+}

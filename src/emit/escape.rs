@@ -81,6 +81,50 @@ pub fn sh_dquote_live(s: &str) -> String {
     out
 }
 
+/// The inside of a double-quoted bash word where only `$NAME` and `${…}` parameter expansions
+/// stay live: `$(…)`, `$((…))`, backticks, quotes and backslashes are literal. For data that
+/// CircleCI expanded variables in (`pwd`) but that must never run a command.
+pub fn sh_dquote_vars(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' | '\\' | '`' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '$' => {
+                let live = chars
+                    .peek()
+                    .is_some_and(|&n| n == '{' || n == '_' || n.is_ascii_alphabetic());
+                if !live {
+                    out.push('\\');
+                }
+                out.push('$');
+                if chars.peek() == Some(&'{') {
+                    // Inside `${…}` only a name and plain words: a nested `$(` stays literal.
+                    out.push(chars.next().unwrap());
+                    for c in chars.by_ref() {
+                        match c {
+                            '}' => {
+                                out.push('}');
+                                break;
+                            }
+                            '"' | '\\' | '`' | '$' => {
+                                out.push('\\');
+                                out.push(c);
+                            }
+                            _ => out.push(c),
+                        }
+                    }
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// Text placed in a make recipe: make expands `$`, so each becomes `$$`.
 pub fn make_recipe(s: &str) -> String {
     s.replace('$', "$$")

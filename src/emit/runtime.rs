@@ -54,7 +54,8 @@ pub(crate) fn run_call(c: &Command) -> RunCall {
         flag("--timeout", Some(m.timeout.to_string()));
     }
     if let Some(dir) = &m.pwd {
-        flag("--pwd", Some(escape::sh_dquote_live(dir)));
+        // Data with `$VAR` and `~` expanded, never a command substitution.
+        flag("--pwd", Some(escape::sh_dquote_vars(dir)));
     }
     for e in &m.environment {
         flag(

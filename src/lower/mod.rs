@@ -6,6 +6,7 @@ pub(crate) mod host;
 pub(crate) mod infer;
 mod languages;
 mod modernize;
+pub(crate) mod paths;
 pub(crate) mod pattern;
 pub(crate) mod services;
 mod shell;
@@ -70,6 +71,8 @@ pub fn lower(
 ) -> Ir {
     let infer = infer_state(config, options);
     let mut ir = build::run(source, config, &infer, diags);
+    // First: later passes and every back-end see normalised paths only.
+    paths::run(config, &mut ir, diags);
     services::run(&mut ir, diags);
     if !options.verbatim {
         modernize::run(&mut ir, diags);
