@@ -372,6 +372,7 @@ y2s_with_files() {
 # How a command's shell enters a pwd other than ~ (in $Y2S_PWD, its $VARs expanded): `--` and
 # `./` so that `-`, `-P` are directories (not options, not $OLDPWD) and CDPATH never redirects;
 # a relative one that climbs out of the checkout ($Y2S_TOP) is refused.
+Y2S_PWD_CHECK=''
 read -r -d '' Y2S_PWD_CHECK <<'PWD'
 case $Y2S_PWD in
   /*) cd -- "$Y2S_PWD" || exit 1 ;;
