@@ -75,7 +75,8 @@ y2s_init_env() {
     *) y2s_default CIRCLE_REPOSITORY_URL "$origin" ;;
   esac
   y2s_default CIRCLE_USERNAME "$(id -un 2>/dev/null || true)"
-  y2s_default CIRCLE_NODE_TOTAL 1
+  # yml2sh --nodes N sets Y2S_NODE_TOTAL in the build's data (CircleCI's web UI setting).
+  y2s_default CIRCLE_NODE_TOTAL "${Y2S_NODE_TOTAL:-1}"
   y2s_default CIRCLE_NODE_INDEX 0
   y2s_default CI_PULL_REQUEST ''
   y2s_default CI_PULL_REQUESTS ''

@@ -523,3 +523,113 @@ fn completions_and_man_page_come_from_the_cli_definition() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("SYNOPSIS"));
     }
 }
+
+/// Runs a build (`build.sh` or the Makefile's `test` target) of `circle` compiled with `args`
+/// in a scratch repository; returns what `$TRACE` recorded.
+fn node_total_seen(name: &str, format: &str, args: &[&str], env: &[(&str, &str)]) -> String {
+    let (repo, home) = crate::common::scratch_repo(name, None);
+    let base = repo.parent().unwrap().to_path_buf();
+    let circle = base.join("circle.yml");
+    std::fs::write(
+        &circle,
+        "dependencies:\n  override:\n    - true\ndatabase:\n  override:\n    - true\ntest:\n  override:\n    - echo \"total=$CIRCLE_NODE_TOTAL index=$CIRCLE_NODE_INDEX\" >> \"$TRACE\"\n",
+    )
+    .unwrap();
+    let out = if format == "bash" {
+        "build.sh"
+    } else {
+        "Makefile"
+    };
+    let mut compile = vec!["-f", format, "circle.yml", "-o", out];
+    compile.extend(args);
+    let made = yml2sh(&base, &compile);
+    assert_eq!(made.status.code(), Some(0), "{made:?}");
+    let trace = base.join("trace");
+    let mut run = if format == "bash" {
+        let mut c = Command::new("bash");
+        c.arg(base.join("build.sh"));
+        c
+    } else {
+        let mut c = Command::new("make");
+        c.arg("-f").arg(base.join("Makefile")).arg("test");
+        c
+    };
+    crate::common::scrub_env(&mut run)
+        .current_dir(&repo)
+        .env("HOME", &home)
+        .env("TRACE", &trace)
+        .envs(env.iter().copied());
+    let done = run.output().unwrap();
+    assert!(
+        done.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&done.stdout),
+        String::from_utf8_lossy(&done.stderr)
+    );
+    std::fs::read_to_string(&trace).unwrap_or_default()
+}
+
+#[test]
+fn nodes_is_the_default_node_total_for_bash_and_make() {
+    for format in ["bash", "make"] {
+        let name = format!("nodes-{format}");
+        assert_eq!(
+            node_total_seen(&name, format, &[], &[]),
+            "total=1 index=0\n",
+            "{format}"
+        );
+        assert_eq!(
+            node_total_seen(&name, format, &["--nodes", "3"], &[]),
+            "total=3 index=0\n",
+            "{format}"
+        );
+        // The environment still wins, as for every CIRCLE_* variable.
+        assert_eq!(
+            node_total_seen(
+                &name,
+                format,
+                &["--nodes", "3"],
+                &[("CIRCLE_NODE_TOTAL", "2"), ("CIRCLE_NODE_INDEX", "1")]
+            ),
+            "",
+            "{format}: node 1 does not run a node-0 test command"
+        );
+    }
+}
+
+#[test]
+fn build_sh_header_names_rewritten_commands() {
+    let dir = scratch("rewritten");
+    std::fs::write(
+        dir.join("circle.yml"),
+        "test:\n  override:\n    - make test\ndeployment:\n  hub:\n    branch: master\n    commands:\n      - docker login -e $DOCKER_EMAIL -u $DOCKER_USER -p $DOCKER_PASS\n",
+    )
+    .unwrap();
+    let out = yml2sh(&dir, &["circle.yml"]);
+    let text = stdout(&out);
+    let header: Vec<&str> = text.lines().take_while(|l| l.starts_with('#')).collect();
+    assert!(
+        header.contains(&"#   circle.yml line 8, rewritten from: docker login -e $DOCKER_EMAIL -u $DOCKER_USER -p $DOCKER_PASS"),
+        "{header:#?}"
+    );
+    // Nothing rewritten (or --verbatim): no such lines.
+    let out = yml2sh(&dir, &["--verbatim", "circle.yml"]);
+    assert!(!stdout(&out).contains("rewritten from"));
+    assert_eq!(bash_n(&text), Some(0));
+}
+
+fn bash_n(text: &str) -> Option<i32> {
+    use std::io::Write;
+    let mut child = Command::new("bash")
+        .arg("-n")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    child.wait().unwrap().code()
+}

@@ -70,6 +70,8 @@ struct View {
     deployments: Vec<DeploymentView>,
     teardown: Vec<CommandView>,
     teardown_call: Vec<String>,
+    /// `(line, first line of the command as written)` for each command a pass rewrote.
+    rewritten: Vec<(usize, String)>,
 }
 
 fn step_view(s: &Step, phase: PhaseKind, ir: &Ir) -> StepView {
@@ -107,7 +109,19 @@ fn deployment_summary(d: &crate::ir::Deployment) -> String {
 pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<String, minijinja::Error> {
     let environment = environment_file(ir);
     let view = View {
-        data: build_data(ir)?,
+        rewritten: ir
+            .commands()
+            .filter_map(|c| {
+                let o = c.original.as_ref()?;
+                let more = if o.as_str().trim().contains('\n') {
+                    " …"
+                } else {
+                    ""
+                };
+                Some((c.line, format!("{}{more}", o.title())))
+            })
+            .collect(),
+        data: build_data(ir, options.nodes)?,
         version: options.version.clone(),
         source: ir.source_name.clone(),
         runtime: RUNTIME,

@@ -313,7 +313,7 @@ pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<String, mini
         version: options.version.clone(),
         source: ir.source_name.clone(),
         runtime: RUNTIME,
-        data: build_data(ir)?,
+        data: build_data(ir, options.nodes)?,
         help: help(ir, options, &deployments),
         phases,
         deployments,

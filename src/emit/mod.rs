@@ -103,6 +103,8 @@ pub(crate) fn environment() -> Environment<'static> {
     env.add_filter("mkvar", |s: &str| safe(escape::make_var(s)));
     env.add_filter("mksh", |s: &str| safe(escape::make_sh(s)));
     env.add_filter("mkcomment", |s: &str| safe(escape::make_comment(s)));
+    // One comment line of build.sh: the same rules hold for bash.
+    env.add_filter("comment", |s: &str| safe(escape::make_comment(s)));
     // Raw code, like a heredoc body: the template must still say `|safe` after it.
     env.add_filter("mkblock", |s: &str, tag: &str| escape::make_block(s, tag));
     env.add_filter("yaml", |s: &str| safe(escape::yaml_str(s)));

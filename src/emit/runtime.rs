@@ -230,12 +230,15 @@ struct DataView {
     containers: bool,
     service_names: String,
     deployments: Vec<ConditionView>,
+    /// `--nodes`: the default of `CIRCLE_NODE_TOTAL` (CircleCI set it in its web UI).
+    nodes: u32,
 }
 
 /// The build's data block for the runtime (`Y2S_*` settings and `y2s_pick_deployment`),
 /// the same text in build.sh and, as `#|` lines, in the Makefile.
-pub(crate) fn build_data(ir: &Ir) -> Result<String, minijinja::Error> {
+pub(crate) fn build_data(ir: &Ir, nodes: u32) -> Result<String, minijinja::Error> {
     let view = DataView {
+        nodes,
         source: ir.source_name.clone(),
         build_dir: ir.build_dir.clone().unwrap_or_default(),
         branches_only: ir.branches.only.iter().map(pattern_word).collect(),
