@@ -139,6 +139,9 @@ struct CompileArgs {
     /// short diff) when it is stale or missing. For CI and pre-commit hooks.
     #[arg(long, requires = "output")]
     check: bool,
+    /// GitHub workflow: emit a deployment even though no test command runs before it.
+    #[arg(long)]
+    allow_untested_deploy: bool,
 }
 
 /// How findings are reported; accepted before or after a subcommand.
@@ -218,6 +221,7 @@ fn run(cli: Cli) -> i32 {
             (c.verbatim, "--verbatim"),
             (c.nodes != 1, "--nodes"),
             (c.check, "--check"),
+            (c.allow_untested_deploy, "--allow-untested-deploy"),
         ];
         if let Some((_, flag)) = given.iter().find(|(set, _)| *set) {
             eprintln!(
@@ -401,6 +405,7 @@ fn compile(args: &CompileArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
         lower: infer.options(&file, args.verbatim),
         emit: EmitOptions {
             nodes: args.nodes,
+            allow_untested_deploy: args.allow_untested_deploy,
             ..EmitOptions::default()
         },
     };

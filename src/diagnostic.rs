@@ -325,6 +325,12 @@ codes! {
     Secrets = "secrets",
         "variables the config reads but never defines: GitHub secrets to create",
         "create the secrets in the repository's settings";
+    UntestedDeploy = "untested-deploy",
+        "the workflow would deploy with no test command gating it",
+        "add test commands, or pass `--allow-untested-deploy` to deploy untested";
+    WorkflowDifference = "workflow-difference",
+        "something CircleCI 1.0 did that the GitHub workflow does differently",
+        "read the README's list of what differs from 1.0, and check the build on GitHub";
 }
 
 impl std::fmt::Display for Code {

@@ -366,6 +366,11 @@ pub struct Ir {
     pub languages: Vec<Language>,
     /// True when the build needs macOS: `machine.xcode`, or a command that runs Xcode's tools.
     pub macos: bool,
+    /// The ids of the deployment commands that run `git push` (they write to the repository).
+    pub git_push_commands: Vec<usize>,
+    /// Lock files of the project's dependency managers (relative to the checkout), where the
+    /// project directory is known: what a dependency cache is keyed on.
+    pub lockfiles: Vec<String>,
     /// Variables read and defined by each command, and the secrets (the vars pass).
     pub vars: Variables,
 }
@@ -392,6 +397,9 @@ pub struct Variables {
     pub secrets: Vec<Secret>,
     /// CircleCI 1.0 variables read that nothing provides (`CIRCLE_BUILD_IMAGE`, …), by name.
     pub no_equivalent: Vec<String>,
+    /// The CircleCI-provided variables `machine.environment` values read: every command's
+    /// shell evaluates those values, so every command needs them.
+    pub environment_circle: Vec<String>,
 }
 
 impl Variables {

@@ -1,10 +1,10 @@
-//! The GitHub Actions back-end: every workflow passes actionlint and the workflow JSON schema,
-//! and each item of the migration (triggers, failure semantics, environment, secrets, caches,
-//! artifacts, parallelism, injection) is checked on the generated YAML's structure; the scripts
-//! yml2sh writes into the workflow are run with bash where their behaviour matters.
+//! The GitHub Actions back-end: every workflow passes actionlint (shellcheck on), the workflow
+//! JSON schema and zizmor; each item of the design (README, "Migrating to GitHub Actions") is
+//! checked on the generated YAML's structure; one workflow's steps are run with bash.
 
 use crate::common;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -23,18 +23,23 @@ fn options(nodes: u32) -> Options {
         target: Target::Github,
         emit: EmitOptions {
             nodes,
+            allow_untested_deploy: true,
             ..EmitOptions::default()
         },
         ..Options::default()
     }
 }
 
-fn compile(text: &str, nodes: u32) -> (String, Vec<yml2sh::Diagnostic>) {
+fn compile_with(text: &str, options: &Options) -> (String, Vec<yml2sh::Diagnostic>) {
     let source = Source::new("circle.yml", text.to_string());
-    match yml2sh::compile(&source, &options(nodes)) {
+    match yml2sh::compile(&source, options) {
         Ok(out) => (out.text, out.diagnostics.sorted()),
         Err(d) => panic!("{text}\nfailed: {:?}", d.sorted()),
     }
+}
+
+fn compile(text: &str, nodes: u32) -> (String, Vec<yml2sh::Diagnostic>) {
+    compile_with(text, &options(nodes))
 }
 
 fn workflow(text: &str, nodes: u32) -> Value {
@@ -52,35 +57,33 @@ fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key].as_str().unwrap_or("")
 }
 
-fn step_index(steps: &[Value], pred: impl Fn(&Value) -> bool) -> usize {
+/// The step whose `run:` holds `text` as a whole line.
+fn step_running<'a>(steps: &'a [Value], text: &str) -> (usize, &'a Value) {
     steps
         .iter()
-        .position(pred)
-        .unwrap_or_else(|| panic!("no such step in {steps:#?}"))
+        .enumerate()
+        .find(|(_, s)| str_of(s, "run").lines().any(|l| l == text))
+        .unwrap_or_else(|| panic!("no step runs {text:?} in {steps:#?}"))
 }
 
-fn by_run(text: &'static str) -> impl Fn(&Value) -> bool {
-    move |s| str_of(s, "run") == text
-}
-
-/// Every input the back-end must handle.
-fn inputs() -> Vec<PathBuf> {
-    common::all_inputs()
+fn env_keys(v: &Value) -> Vec<String> {
+    v["env"]
+        .as_mapping()
+        .map(|m| m.keys().map(|k| k.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
 }
 
 fn tool(name: &str) -> bool {
     Command::new(name).arg("--version").output().is_ok()
 }
 
-#[test]
-fn every_workflow_passes_actionlint_and_the_schema() {
-    assert!(
-        tool("actionlint") && tool("check-jsonschema"),
-        "actionlint and check-jsonschema must be installed (.ci/run installs them)"
-    );
-    let dir = tmpdir("validate");
+/// Workflows of every input (ok fixtures, exec fixtures, seed examples, the corpus), written
+/// to `dir`, with the lines of each file's commands (what shellcheck findings may point at).
+fn write_all(dir: &Path) -> Vec<(PathBuf, BTreeSet<String>)> {
     let mut written = vec![];
-    for (i, path) in inputs().iter().enumerate() {
+    let mut inputs = common::all_inputs();
+    inputs.push(common::root().join("examples/circle.yml"));
+    for (i, path) in inputs.iter().enumerate() {
         let source = common::read_source(path);
         for nodes in [1, 3] {
             let Ok(out) = yml2sh::compile(&source, &options(nodes)) else {
@@ -89,49 +92,79 @@ fn every_workflow_passes_actionlint_and_the_schema() {
             let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
             let file = dir.join(format!("{i:03}-{stem}-n{nodes}.yml"));
             std::fs::write(&file, &out.text).unwrap();
-            // No command lost: each one is the `run:` of a step (with `${{` made inert).
-            let wf: Value = serde_yaml::from_str(&out.text)
-                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-            let runs: Vec<&str> = wf["jobs"]
-                .as_mapping()
-                .unwrap()
-                .values()
-                .flat_map(|j| j["steps"].as_sequence().unwrap().iter())
-                .map(|s| str_of(s, "run"))
-                .collect();
             let (ir, _) = yml2sh::lower(&source, &options(nodes)).unwrap();
+            let mut user = BTreeSet::new();
             for c in ir.commands() {
-                let code = c.code.as_str().replace("${{", "${{ '${{' }}");
-                assert!(
-                    runs.iter().any(|r| r.starts_with(code.trim_end())),
-                    "{}: command #{} is missing from the workflow",
-                    path.display(),
-                    c.id
-                );
+                for l in c.code.as_str().lines() {
+                    user.insert(l.trim().to_string());
+                }
             }
-            written.push(file);
+            written.push((file, user));
         }
     }
+    written
+}
+
+#[test]
+fn every_workflow_passes_actionlint_the_schema_and_zizmor() {
+    assert!(
+        tool("actionlint") && tool("check-jsonschema") && tool("zizmor") && tool("shellcheck"),
+        "actionlint, shellcheck, check-jsonschema and zizmor must be installed (.ci/run installs them)"
+    );
+    let dir = tmpdir("validate");
+    let written = write_all(&dir);
     assert!(written.len() > 20, "too few workflows: {}", written.len());
-    let shellcheck = if tool("shellcheck") {
-        "-shellcheck=shellcheck"
-    } else {
-        "-shellcheck="
-    };
+    let files: Vec<&PathBuf> = written.iter().map(|(f, _)| f).collect();
+
+    // actionlint with shellcheck on: a finding in the user's own command is theirs to keep (it
+    // ran so on 1.0); any other finding is in what yml2sh wrote.
     let out = Command::new("actionlint")
-        .arg(shellcheck)
-        .args(&written)
+        .args(["-shellcheck=shellcheck", "-format", "{{json .}}"])
+        .args(&files)
         .output()
         .expect("actionlint runs");
-    assert!(
-        out.status.success(),
-        "actionlint:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("actionlint: {e}\n{}", String::from_utf8_lossy(&out.stderr)));
+    let mut ours = vec![];
+    for f in findings.as_array().unwrap() {
+        let name = Path::new(f["filepath"].as_str().unwrap())
+            .file_name()
+            .unwrap();
+        let (file, user) = written
+            .iter()
+            .find(|(w, _)| w.file_name() == Some(name))
+            .unwrap();
+        let text = std::fs::read_to_string(file).unwrap();
+        let line = text
+            .lines()
+            .nth(f["line"].as_u64().unwrap() as usize - 1)
+            .unwrap_or("")
+            .trim();
+        let line = line
+            .strip_prefix("- ")
+            .unwrap_or(line)
+            .strip_prefix("run: ")
+            .unwrap_or(line.strip_prefix("- ").unwrap_or(line));
+        let in_user_code = f["kind"] == "shellcheck"
+            && (user.contains(line)
+                || user
+                    .iter()
+                    .any(|u| !u.is_empty() && line.contains(u.as_str())));
+        if !in_user_code {
+            ours.push(format!(
+                "{}:{}: {} [{}]\n    {line}",
+                file.display(),
+                f["line"],
+                f["message"],
+                f["kind"]
+            ));
+        }
+    }
+    assert!(ours.is_empty(), "actionlint:\n{}", ours.join("\n"));
+
     let out = Command::new("check-jsonschema")
         .args(["--builtin-schema", "vendor.github-workflows"])
-        .args(&written)
+        .args(&files)
         .output()
         .expect("check-jsonschema runs");
     assert!(
@@ -140,557 +173,700 @@ fn every_workflow_passes_actionlint_and_the_schema() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+
+    // zizmor at its default persona: nothing but `unpinned-uses` (actions are pinned to majors).
+    let out = Command::new("zizmor")
+        .args(["--offline", "--format", "json", "--no-progress"])
+        .args(&files)
+        .output()
+        .expect("zizmor runs");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "zizmor: {e}\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    // A finding about a user's own command (`apt-get install`, `npm publish`) is theirs: it
+    // ran so on 1.0. Everything yml2sh writes must be clean.
+    let user_code = |f: &serde_json::Value| {
+        matches!(
+            f["ident"].as_str(),
+            Some("adhoc-packages" | "use-trusted-publishing")
+        ) && f["locations"].as_array().unwrap().iter().any(|loc| {
+            let path = loc["symbolic"]["key"]["Local"]["verbatim_path"]
+                .as_str()
+                .unwrap_or("");
+            let feature = loc["concrete"]["feature"].as_str().unwrap_or("");
+            let name = Path::new(path).file_name();
+            written
+                .iter()
+                .find(|(w, _)| w.file_name() == name)
+                .is_some_and(|(_, user)| {
+                    feature.lines().any(|l| {
+                        let l = l
+                            .trim()
+                            .trim_start_matches("- ")
+                            .trim_start_matches("run: ");
+                        !l.is_empty() && user.contains(l)
+                    })
+                })
+        })
+    };
+    let others: Vec<String> = report
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["ident"] != "unpinned-uses" && !user_code(f))
+        .map(|f| {
+            let loc = &f["locations"][0];
+            format!(
+                "{} {} at {}: {}",
+                f["ident"],
+                f["desc"],
+                loc["symbolic"]["key"]["Local"]["verbatim_path"],
+                loc["concrete"]["feature"]
+            )
+        })
+        .collect();
+    assert!(others.is_empty(), "zizmor:\n{}", others.join("\n"));
     eprintln!("{} workflows validated", written.len());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn output_is_deterministic() {
-    let text = std::fs::read_to_string(common::fixture("ok/deployment.yml")).unwrap();
-    assert_eq!(compile(&text, 2).0, compile(&text, 2).0);
+    let text = std::fs::read_to_string(common::root().join("examples/circle.yml")).unwrap();
+    assert_eq!(compile(&text, 1).0, compile(&text, 1).0);
 }
 
-/// Runs the `select` job's script with bash for one event and returns its `GITHUB_OUTPUT`.
-fn select(wf: &Value, event: &str, ref_type: &str, name: &str, owner: &str) -> String {
-    let step = &steps(wf, "select")[0];
-    let dir = tmpdir(&format!("select-{}", name.replace('/', "_")));
-    let output = dir.join("output");
-    let mut cmd = Command::new("bash");
-    cmd.arg("-e").arg("-c").arg(str_of(step, "run"));
-    cmd.env("GITHUB_OUTPUT", &output)
-        .env("GITHUB_EVENT_NAME", event)
-        .env("GITHUB_REF_TYPE", ref_type)
-        .env("GITHUB_REPOSITORY_OWNER", owner);
-    if event == "pull_request" {
-        cmd.env("GITHUB_HEAD_REF", name)
-            .env("GITHUB_REF_NAME", "1/merge");
-    } else {
-        cmd.env("GITHUB_REF_NAME", name);
-    }
-    for (k, v) in step["env"].as_mapping().unwrap() {
-        cmd.env(k.as_str().unwrap(), v.as_str().unwrap());
-    }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::read_to_string(output).unwrap()
-}
+const EXAMPLE: &str = "machine:
+  environment:
+    FIRST: one
+    SECOND: $FIRST-two
+test:
+  override:
+    - make test
+    - make lint
+deployment:
+  production:
+    branch: master
+    commands:
+      - ./deploy.sh \"$API_TOKEN\"
+";
 
 #[test]
-fn deployment_runs_the_first_matching_subsection_in_its_own_job() {
-    let text = std::fs::read_to_string(common::fixture("ok/deployment.yml")).unwrap();
-    let wf = workflow(&text, 1);
-    let deploy = &wf["jobs"]["deploy"];
-    assert_eq!(deploy["needs"][1].as_str(), Some("build"));
-    // Each subsection's commands run only when the select job chose that subsection.
-    for (run, index) in [("./deploy.sh production", 0), ("./deploy.sh stable", 2)] {
-        let s = &steps(&wf, "deploy")[step_index(steps(&wf, "deploy"), by_run(run))];
-        assert_eq!(
-            str_of(s, "if"),
-            format!("${{{{ needs.select.outputs.deployment == '{index}' }}}}")
-        );
+fn no_runtime_one_shell_and_bash_env() {
+    let (yaml, _) = compile(EXAMPLE, 1);
+    for runtime in ["runtime.sh", "yml2sh-run", "lib.sh", "<<'YML2SH", "y2s_"] {
+        assert!(!yaml.contains(runtime), "{runtime} in\n{yaml}");
     }
-    // production (branch master, owner acme) shadows stable's /master/ for acme only.
+    let wf: Value = serde_yaml::from_str(&yaml).unwrap();
     assert_eq!(
-        select(&wf, "push", "branch", "master", "acme"),
-        "build=true\ndeployment=0\n"
+        str_of(&wf["defaults"]["run"], "shell"),
+        "bash --noprofile --norc {0}"
     );
+    assert!(!yaml.contains("shell:") || yaml.matches("shell:").count() == 1);
     assert_eq!(
-        select(&wf, "push", "branch", "master", "fork"),
-        "build=true\ndeployment=2\n"
+        str_of(&wf["jobs"]["build"]["env"], "BASH_ENV"),
+        "$HOME/.circlerc"
     );
-    assert_eq!(
-        select(&wf, "push", "branch", "release-1", "acme"),
-        "build=true\ndeployment=1\n"
-    );
-    assert_eq!(
-        select(&wf, "push", "branch", "feature-x", "acme"),
-        "build=true\ndeployment=4\n"
-    );
-    assert_eq!(
-        select(&wf, "push", "tag", "v1.2.3", "acme"),
-        "build=true\ndeployment=3\n"
-    );
-    // Tags build only when a deployment's tag matches; pull requests never deploy.
-    assert_eq!(
-        select(&wf, "push", "tag", "nightly", "acme"),
-        "build=false\ndeployment=\n"
-    );
-    assert_eq!(
-        select(&wf, "pull_request", "branch", "master", "acme"),
-        "build=true\ndeployment=\n"
-    );
-    // The tag subsection turns tag pushes on.
-    assert!(wf["on"]["push"]["tags"].as_sequence().is_some());
-}
-
-#[test]
-fn branch_filters_are_globs_only_when_exact() {
-    let wf = workflow(
-        "general:\n  branches:\n    only:\n      - master\n      - /release\\/.*/\ntest:\n  override:\n    - echo t\n",
-        1,
-    );
-    assert_eq!(
-        wf["on"]["push"]["branches"],
-        serde_yaml::from_str::<Value>("[master, release/**]").unwrap()
-    );
-    // The same decision in bash (pull requests filter on their head branch, not the base).
-    assert_eq!(
-        select(&wf, "pull_request", "branch", "topic", "o"),
-        "build=false\ndeployment=\n"
-    );
-    let wf = workflow(
-        "general:\n  branches:\n    ignore:\n      - gh-pages\n      - /wip-.*/\ntest:\n  override:\n    - echo t\n",
-        1,
-    );
-    assert_eq!(
-        wf["on"]["push"]["branches-ignore"],
-        serde_yaml::from_str::<Value>("[gh-pages, wip-**]").unwrap()
-    );
-    // No glob says /feature-\d+/: every branch pushes, and the select job's regex decides.
-    let wf = workflow(
-        "general:\n  branches:\n    only:\n      - /feature-\\d+/\ntest:\n  override:\n    - echo t\n",
-        1,
-    );
-    assert_eq!(
-        wf["on"]["push"]["branches"],
-        serde_yaml::from_str::<Value>("['**']").unwrap()
-    );
-    assert_eq!(
-        select(&wf, "push", "branch", "feature-12", "o"),
-        "build=true\ndeployment=\n"
-    );
-    assert_eq!(
-        select(&wf, "push", "branch", "feature-x", "o"),
-        "build=false\ndeployment=\n"
-    );
-    assert_eq!(
-        wf["jobs"]["build"]["if"].as_str(),
-        Some("${{ needs.select.outputs.build == 'true' }}")
-    );
-}
-
-#[test]
-fn setup_stops_and_tests_all_run() {
-    let text = std::fs::read_to_string(common::fixture("ok/phases.yml")).unwrap();
-    let wf = workflow(&text, 1);
+    // ~/.circlerc is created empty before anything, then gets machine.environment in file order.
     let s = steps(&wf, "build");
-    let deps = &s[step_index(s, by_run("echo deps-override"))];
-    assert!(
-        deps.get("if").is_none(),
-        "setup steps stop at the first failure"
-    );
-    let setup = step_index(s, |s| str_of(s, "id") == "setup");
-    for run in ["echo test-pre", "echo test-override", "echo test-post"] {
-        let i = step_index(s, by_run(run));
-        assert!(i > setup);
-        assert_eq!(
-            str_of(&s[i], "if"),
-            "${{ !cancelled() && steps.setup.outcome == 'success' }}"
-        );
-    }
-    // 1.0's shell: no -e, no pipefail, through the watchdog wrapper.
-    assert!(str_of(deps, "shell").starts_with("yml2sh-run 600 "));
+    let (i, prepare) = step_running(s, ": > ~/.circlerc");
+    assert_eq!(i, 1, "right after the checkout");
+    let run = str_of(prepare, "run");
+    let first = run.find("export FIRST=\"one\"").unwrap();
+    let second = run.find("export SECOND=\"$FIRST-two\"").unwrap();
+    assert!(first < second, "{run}");
+    // No wall-clock limit that a build passing on 1.0 could exceed.
+    assert!(!yaml.contains("timeout-minutes"), "{yaml}");
 }
 
 #[test]
-fn environment_goes_through_a_sourced_file_in_order() {
-    let text = std::fs::read_to_string(common::fixture("ok/environment.yml")).unwrap();
-    let wf = workflow(&text, 1);
+fn deployment_runs_in_the_build_job_after_the_tests() {
+    let wf = workflow(EXAMPLE, 1);
+    let jobs = wf["jobs"].as_mapping().unwrap();
+    assert_eq!(jobs.len(), 1, "one job: {jobs:#?}");
     let s = steps(&wf, "build");
-    let export = &s[step_index(s, |s| str_of(s, "name") == "Export machine.environment")];
+    let (test, _) = step_running(s, "make lint");
+    let (deploy, step) = step_running(s, "./deploy.sh \"$API_TOKEN\"");
+    assert!(test < deploy);
+    let cond = str_of(step, "if");
+    assert!(cond.starts_with("success() && "), "{cond}");
+    assert!(cond.contains("github.ref_name == 'master'"), "{cond}");
+    assert!(cond.contains("github.event_name == 'push'"), "{cond}");
+    // Tests run after one fails, but not after a setup step failed.
+    let (_, t) = step_running(s, "make test");
     assert_eq!(
-        export["env"]["YML2SH_EXPORTS"].as_str(),
-        Some("GOPATH PROJECT BUILD_TAG DISPLAY RETRIES VERBOSE EMPTY QUOTED TERMINUS_ORG")
+        str_of(t, "if"),
+        "${{ !cancelled() && steps.setup.outcome == 'success' }}"
     );
-    assert_eq!(
-        export["env"]["YML2SH_VALUE_BUILD_TAG"].as_str(),
-        Some("$(echo $CIRCLE_SHA1 | cut -c1-7)")
-    );
-    // The data is in env:, never in run:.
-    assert!(!str_of(export, "run").contains("GOPATH"));
-    // And the job has no literal env: for it (GitHub's env: does not expand).
-    assert!(wf["jobs"]["build"].get("env").is_none());
+    assert!(s.iter().any(|x| str_of(x, "id") == "setup"));
 }
 
 #[test]
-fn the_runtime_keeps_environment_pwd_files_and_the_no_output_timeout() {
-    let wf = workflow(
-        "machine:\n  environment:\n    A: one\n    B: $A-two\n\
-         test:\n  override:\n    - echo \"$B $C\" > out-env:\n        environment:\n          C: $B-three\n\
-         \x20   - pwd > \"$HOME/out-pwd\":\n        pwd: sub\n\
-         \x20   - printf '%s\\n' x > out-files:\n        parallel: true\n        files:\n          - spec/*.rb\n\
-         \x20   - |\n      false\n      echo no-errexit > out-errexit\n\
-         \x20   - echo before; sleep 30:\n        timeout: 2\n",
-        2,
+fn secrets_are_in_the_env_of_the_steps_that_read_them_only() {
+    let text = "test:
+  override:
+    - make test
+    - echo $GITHUB_TOKEN $ANDROID_NDK $HOME
+deployment:
+  production:
+    branch: master
+    commands:
+      - ./deploy.sh \"$API_TOKEN\"
+";
+    let (yaml, diags) = compile(text, 1);
+    let wf: Value = serde_yaml::from_str(&yaml).unwrap();
+    let job = &wf["jobs"]["build"];
+    assert!(
+        !str_of(&serde_yaml::to_value(&job["env"]).unwrap(), "API_TOKEN").contains("secrets"),
+        "job env holds no secret"
     );
-    let dir = tmpdir("runtime");
-    let (ws, temp, home) = (dir.join("ws"), dir.join("temp"), dir.join("home"));
-    for d in [&ws, &temp, &home, &ws.join("sub"), &ws.join("spec")] {
-        std::fs::create_dir_all(d).unwrap();
-    }
-    for f in ["a.rb", "b.rb", "c.rb"] {
-        std::fs::write(ws.join("spec").join(f), "").unwrap();
-    }
-    let (github_env, github_path) = (dir.join("github_env"), dir.join("github_path"));
-    std::fs::write(&github_env, "").unwrap();
-    std::fs::write(&github_path, "").unwrap();
-    let mut statuses = vec![];
     for s in steps(&wf, "build") {
-        if s.get("uses").is_some() || s.get("run").is_none() {
-            continue;
-        }
-        let script = dir.join("step.sh");
-        std::fs::write(&script, str_of(s, "run")).unwrap();
-        let shell = str_of(s, "shell");
-        let mut cmd = if shell == "bash" {
-            let mut c = Command::new("bash");
-            c.arg("-e").arg(&script);
-            c
-        } else {
-            let words: Vec<String> = shell
-                .replace("{0}", script.to_str().unwrap())
-                .split(' ')
-                .map(String::from)
-                .collect();
-            let mut c = Command::new(&words[0]);
-            c.args(&words[1..]);
-            c
-        };
-        let path = std::fs::read_to_string(&github_path).unwrap();
-        let path = format!("{}:{}", path.trim(), std::env::var("PATH").unwrap());
-        cmd.env("PATH", path)
-            .env("RUNNER_TEMP", &temp)
-            .env("HOME", &home)
-            .env("GITHUB_ENV", &github_env)
-            .env("GITHUB_PATH", &github_path)
-            .env("GITHUB_WORKSPACE", &ws)
-            .env("GITHUB_EVENT_NAME", "push")
-            .env("GITHUB_REF_TYPE", "branch")
-            .env("GITHUB_REF_NAME", "master")
-            .env("GITHUB_REPOSITORY", "acme/app")
-            .current_dir(ws.join(str_of(s, "working-directory")));
-        // What the workflow gives as `${{ … }}` is the node index 1 (of 2) here.
-        for (k, v) in github_env_vars(&github_env) {
-            cmd.env(k, v);
-        }
-        for (k, v) in s["env"].as_mapping().into_iter().flatten() {
-            let v = match v {
-                Value::String(v) if v.contains("${{") => "1".to_string(),
-                Value::String(v) => v.clone(),
-                other => serde_yaml::to_string(other).unwrap().trim().to_string(),
-            };
-            cmd.env(k.as_str().unwrap(), v);
-        }
-        let started = std::time::Instant::now();
-        let status = cmd.status().unwrap().code();
-        statuses.push((str_of(s, "name").to_string(), status, started.elapsed()));
+        let run = str_of(s, "run");
+        let keys = env_keys(s);
+        assert_eq!(
+            keys.contains(&"API_TOKEN".to_string()),
+            run.contains("$API_TOKEN"),
+            "{s:#?}"
+        );
+        // Runner variables are never clobbered by a guessed secret.
+        assert!(!keys.contains(&"ANDROID_NDK".to_string()));
+        assert!(!keys.contains(&"HOME".to_string()));
     }
-    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-    assert_eq!(read(&ws.join("out-env")), "one-two one-two-three\n");
-    assert_eq!(
-        read(&home.join("out-pwd")).trim(),
-        ws.join("sub").to_str().unwrap()
+    assert!(!yaml.contains("secrets.ANDROID_NDK"));
+    // A name GitHub refuses for a secret is stored under another one, with a warning.
+    assert!(
+        yaml.contains("GITHUB_TOKEN: ${{ secrets.CIRCLE_GITHUB_TOKEN }}"),
+        "{yaml}"
     );
-    // Node 1 of 2 gets every second file of the sorted list.
-    assert_eq!(read(&ws.join("out-files")), "x\nspec/b.rb\n");
-    assert_eq!(read(&ws.join("out-errexit")), "no-errexit\n");
-    let (_, status, took) = statuses
+    assert!(diags
         .iter()
-        .find(|(name, ..)| name == "echo before; sleep 30")
-        .unwrap();
-    assert_eq!(*status, Some(124), "{statuses:?}");
-    assert!(took.as_secs() < 15, "the watchdog killed it: {took:?}");
+        .any(|d| d.code == Code::Secrets && d.message.contains("CIRCLE_GITHUB_TOKEN")));
+    // Only where the vars pass found them: the secret appears nowhere else.
+    assert_eq!(yaml.matches("secrets.API_TOKEN").count(), 1, "{yaml}");
+}
+
+#[test]
+fn circle_variables_are_set_only_where_read() {
+    let text = "test:
+  override:
+    - echo \"$CIRCLE_BRANCH\"
+    - make test
+    - echo $CIRCLE_PREVIOUS_BUILD_NUM
+";
+    let wf = workflow(text, 1);
+    let s = steps(&wf, "build");
+    let (_, a) = step_running(s, "echo \"$CIRCLE_BRANCH\"");
+    assert_eq!(env_keys(a), ["CIRCLE_BRANCH"]);
+    let (_, b) = step_running(s, "make test");
+    assert!(env_keys(b).is_empty());
+    let (_, c) = step_running(s, "echo $CIRCLE_PREVIOUS_BUILD_NUM");
+    assert!(str_of(c, "run").contains("$((GITHUB_RUN_NUMBER - 1))"));
+    assert_eq!(
+        str_of(&wf["jobs"]["build"]["env"], "CIRCLE_BRANCH"),
+        "",
+        "not job-wide"
+    );
+}
+
+#[test]
+fn literal_branches_are_expressions_and_regexes_a_selection_step() {
+    let text = "test:
+  override:
+    - make test
+deployment:
+  production:
+    branch: master
+    commands:
+      - ./deploy production
+  release:
+    branch: /release-.*/
+    commands:
+      - ./deploy release
+  any:
+    branch: /.*/
+    commands:
+      - ./deploy any
+";
+    let wf = workflow(text, 1);
+    let s = steps(&wf, "build");
+    assert!(
+        !s.iter().any(|x| str_of(x, "id") == "select"),
+        "no bash needed"
+    );
+    let (_, p) = step_running(s, "./deploy production");
+    let (_, r) = step_running(s, "./deploy release");
+    let (_, a) = step_running(s, "./deploy any");
+    assert!(str_of(r, "if").contains("startsWith(github.ref_name, 'release-')"));
+    // First match: `master` and `release-*` never meet; `any` excludes both earlier ones.
+    assert!(
+        !str_of(r, "if").contains("!(github.ref_type == 'branch' && github.ref_name == 'master')")
+    );
+    assert!(
+        str_of(a, "if").contains("!(github.ref_type == 'branch' && github.ref_name == 'master')")
+    );
+    assert!(str_of(a, "if")
+        .contains("!(github.ref_type == 'branch' && startsWith(github.ref_name, 'release-'))"));
+    assert!(str_of(p, "if").ends_with("github.ref_name == 'master'"));
+
+    // A regex GitHub expressions cannot say: one selection step, patterns through env:.
+    let text = "test:
+  override:
+    - make test
+deployment:
+  release:
+    tag: /v[0-9]+(\\.[0-9]+)*/
+    owner: acme
+    commands:
+      - ./release
+";
+    let (yaml, _) = compile(text, 1);
+    let wf: Value = serde_yaml::from_str(&yaml).unwrap();
+    let s = steps(&wf, "build");
+    let sel = s.iter().find(|x| str_of(x, "id") == "select").unwrap();
+    assert_eq!(
+        str_of(&sel["env"], "D0_TAG_RE_0"),
+        "^(v[0-9]+(\\.[0-9]+)*)$"
+    );
+    assert_eq!(str_of(&sel["env"], "D0_OWNER"), "acme");
+    let (_, r) = step_running(s, "./release");
+    assert_eq!(
+        str_of(r, "if"),
+        "success() && steps.select.outputs.deployment == '0'"
+    );
+    // Tag pushes trigger on the narrowest glob that holds the pattern, never "**".
+    let tags: Vec<&str> = wf["on"]["push"]["tags"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(tags, ["v**"]);
+    assert!(
+        yaml.contains("branches:"),
+        "tags alone would stop branch builds"
+    );
+    // No tag pattern, no tag trigger.
+    let wf = workflow(EXAMPLE, 1);
+    assert!(wf["on"]["push"]["tags"].is_null());
+}
+
+#[test]
+fn the_selection_step_matches_as_the_ir_says() {
+    // Run the selection script in bash against the events it must tell apart.
+    let text = "test:
+  override:
+    - make test
+deployment:
+  a:
+    branch: /ma(in|ster)/
+    owner: Acme
+    commands: [./a]
+  b:
+    tag: /v\\d+/
+    commands: [./b]
+  c:
+    branch: /.*/
+    commands: [./c]
+";
+    let wf = workflow(text, 1);
+    let sel = steps(&wf, "build")
+        .iter()
+        .find(|x| str_of(x, "id") == "select")
+        .unwrap()
+        .clone();
+    let dir = tmpdir("select");
+    let run = |ref_type: &str, name: &str, owner: &str| -> String {
+        let out_file = dir.join("out");
+        let _ = std::fs::remove_file(&out_file);
+        let mut cmd = Command::new("bash");
+        cmd.args(["--noprofile", "--norc", "-c", str_of(&sel, "run")]);
+        for (k, v) in sel["env"].as_mapping().unwrap() {
+            cmd.env(k.as_str().unwrap(), v.as_str().unwrap());
+        }
+        let status = cmd
+            .env("GITHUB_REF_TYPE", ref_type)
+            .env("GITHUB_REF_NAME", name)
+            .env("GITHUB_REPOSITORY_OWNER", owner)
+            .env("GITHUB_OUTPUT", &out_file)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::read_to_string(&out_file).unwrap_or_default()
+    };
+    assert_eq!(
+        run("branch", "master", "acme"),
+        "deployment=0\n",
+        "owner ignores case"
+    );
+    assert_eq!(run("branch", "master", "fork"), "deployment=2\n");
+    assert_eq!(
+        run("branch", "mastery", "acme"),
+        "deployment=2\n",
+        "anchored"
+    );
+    assert_eq!(run("tag", "v12", "x"), "deployment=1\n");
+    assert_eq!(
+        run("tag", "v12x", "x"),
+        "",
+        "a branch pattern never matches a tag"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `NAME<<DELIM` blocks of a GITHUB_ENV file.
-fn github_env_vars(path: &Path) -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut out = vec![];
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        if let Some((name, delim)) = line.split_once("<<") {
-            let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delim).collect();
-            out.push((name.to_string(), value.join("\n")));
-        }
-    }
-    out
+#[test]
+fn a_deployment_nothing_tests_is_refused_unless_allowed() {
+    let text = "deployment:
+  production:
+    branch: master
+    commands:
+      - ./deploy
+";
+    let source = Source::new("circle.yml", text.to_string());
+    let mut opts = options(1);
+    opts.emit.allow_untested_deploy = false;
+    let err = yml2sh::compile(&source, &opts).unwrap_err();
+    assert!(err
+        .iter()
+        .any(|d| d.code == Code::UntestedDeploy && d.is_error()));
+    opts.emit.allow_untested_deploy = true;
+    assert!(yml2sh::compile(&source, &opts).is_ok());
+    // build.sh is not refused: it deploys only when asked.
+    opts.target = Target::Bash;
+    opts.emit.allow_untested_deploy = false;
+    assert!(yml2sh::compile(&source, &opts).is_ok());
 }
 
 #[test]
-fn secrets_come_from_the_secrets_context_and_are_listed() {
-    let text = std::fs::read_to_string(common::fixture("seed/registry.yml"))
-        .unwrap_or_else(|_| "deployment:\n  hub:\n    branch: master\n    commands:\n      - docker login -u $DOCKER_USER -p $DOCKER_PASS\n".into());
-    let (yaml, diags) = compile(&text, 1);
+fn several_nodes_deploy_in_a_job_of_their_own_that_says_so() {
+    let (yaml, diags) = compile(EXAMPLE, 3);
     let wf: Value = serde_yaml::from_str(&yaml).unwrap();
-    let env = &wf["jobs"]["deploy"]["env"];
-    assert_eq!(
-        env["DOCKER_PASS"].as_str(),
-        Some("${{ secrets.DOCKER_PASS }}")
-    );
-    assert_eq!(
-        env["DOCKER_USER"].as_str(),
-        Some("${{ secrets.DOCKER_USER }}")
-    );
-    // CircleCI's own variables and the config's are not secrets.
-    assert!(env.get("CIRCLE_SHA1").is_none());
-    let d = diags
+    assert_eq!(str_of(&wf["jobs"]["deploy"], "needs"), "build");
+    assert!(yaml.contains("the setup phases run again here"));
+    assert!(diags
         .iter()
-        .find(|d| d.code == Code::Secrets)
-        .expect("a secrets diagnostic");
-    assert!(d.message.contains("`DOCKER_PASS`") && d.message.contains("`DOCKER_USER`"));
-    assert!(d.span.is_some());
-}
-
-#[test]
-fn cache_is_restored_before_dependencies_and_saved_after_post() {
-    let wf = workflow(
-        "dependencies:\n  cache_directories:\n    - vendor/x\n    - ~/.cache/y\n  pre:\n    - echo pre\n  override:\n    - echo override\n  post:\n    - echo post\n\
-         database:\n  override:\n    - echo db\ntest:\n  override:\n    - echo t\n",
-        1,
-    );
-    let s = steps(&wf, "build");
-    let restore = step_index(s, |s| {
-        str_of(s, "uses").starts_with("actions/cache/restore@")
-    });
-    let save = step_index(s, |s| str_of(s, "uses").starts_with("actions/cache/save@"));
-    assert!(restore < step_index(s, by_run("echo pre")));
-    assert!(step_index(s, by_run("echo post")) < save);
-    assert!(save < step_index(s, by_run("echo db")));
-    assert_eq!(str_of(&s[save]["with"], "path"), "vendor/x\n~/.cache/y");
-    assert_eq!(s[save]["with"]["key"], s[restore]["with"]["key"]);
-}
-
-#[test]
-fn artifacts_and_reports_are_uploaded_whatever_the_outcome() {
-    let text = std::fs::read_to_string(common::fixture("ok/general.yml")).unwrap();
-    let wf = workflow(&text, 1);
-    let uploads: Vec<&Value> = steps(&wf, "build")
-        .iter()
-        .filter(|s| str_of(s, "uses").starts_with("actions/upload-artifact@"))
-        .collect();
-    assert_eq!(uploads.len(), 3);
-    for u in &uploads {
-        assert_eq!(str_of(u, "if"), "${{ always() }}");
-    }
-    // general.artifacts are relative to build_dir.
-    assert_eq!(
-        str_of(&uploads[2]["with"], "path"),
-        "app/coverage\n~/logs/test.log"
-    );
-}
-
-#[test]
-fn webhooks_are_a_final_step_that_always_runs() {
-    let text = std::fs::read_to_string(common::fixture("ok/notify.yml")).unwrap();
-    let wf = workflow(&text, 1);
-    let notify = &wf["jobs"]["notify"];
-    assert_eq!(
-        str_of(notify, "if"),
-        "${{ always() && needs.build.result != 'skipped' }}"
-    );
-    let step = &notify["steps"][0];
-    assert_eq!(str_of(step, "if"), "${{ always() }}");
-    assert_eq!(
-        step["env"]["YML2SH_WEBHOOK_0"].as_str(),
-        Some("https://example.com/hooks/circle")
-    );
-}
-
-#[test]
-fn nodes_make_a_matrix_and_node_zero_commands_are_guarded() {
-    let text = std::fs::read_to_string(common::fixture("ok/modifiers.yml")).unwrap();
-    let wf = workflow(&text, 3);
+        .any(|d| d.code == Code::WorkflowDifference && d.message.contains("re-runs the setup")));
     assert_eq!(
         wf["jobs"]["build"]["strategy"]["matrix"]["node"],
         serde_yaml::from_str::<Value>("[0, 1, 2]").unwrap()
     );
-    let s = steps(&wf, "build");
-    let node0 = &s[step_index(s, by_run("./slow-suite.sh"))];
-    assert!(str_of(node0, "if").contains("matrix.node == 0"));
-    let all = &s[step_index(s, by_run("echo on-every-node"))];
-    assert!(!str_of(all, "if").contains("matrix.node"));
-    let files = &s[step_index(s, |s| str_of(s, "run").starts_with("bin/rspec"))];
-    // The command as written: the runtime appends this node's share of the files.
-    assert_eq!(str_of(files, "run"), "bin/rspec");
-    assert_eq!(
-        files["env"]["YML2SH_FILES"].as_str(),
-        Some("spec/**/*_spec.rb\ntest/*.rb")
-    );
-    let prepare = &s[0];
-    assert_eq!(
-        prepare["env"]["YML2SH_NODE_INDEX"].as_str(),
-        Some("${{ matrix.node }}")
-    );
-    // Without --nodes there is no matrix.
-    let wf = workflow(&text, 1);
-    assert!(wf["jobs"]["build"].get("strategy").is_none());
+    let (_, t) = step_running(steps(&wf, "build"), "make test");
+    assert!(str_of(t, "if").contains("matrix.node == 0"), "node 0 only");
+    assert!(step_running(steps(&wf, "deploy"), "./deploy.sh \"$API_TOKEN\"").0 > 0);
 }
 
 #[test]
-fn config_data_cannot_inject_into_scripts_or_expressions() {
-    let wf = workflow(
-        "machine:\n  environment:\n    EVIL: \"${{ github.token }}\"\n\
-         test:\n  override:\n    - echo \"${{ github.token }}\"\n\
-         deployment:\n  \"x'; rm -rf /\":\n    branch: \"${{ github.ref }}\"\n    commands:\n      - echo deploy\n",
-        1,
+fn permissions_credentials_concurrency_and_runner() {
+    let wf = workflow(EXAMPLE, 1);
+    assert_eq!(str_of(&wf["permissions"], "contents"), "read");
+    assert!(wf["jobs"]["build"]["permissions"].is_null());
+    let checkout = &steps(&wf, "build")[0];
+    assert_eq!(str_of(&checkout["with"], "persist-credentials"), "false");
+    assert_eq!(
+        str_of(&wf["concurrency"], "cancel-in-progress"),
+        "${{ github.event_name == 'pull_request' }}",
+        "pushes (which deploy) are never cancelled"
     );
-    let yaml = serde_yaml::to_string(&wf).unwrap();
-    let mut runs = vec![];
-    for job in wf["jobs"].as_mapping().unwrap().values() {
-        for s in job["steps"].as_sequence().unwrap() {
-            runs.push(str_of(s, "run"));
-            // Every `${{` of config data is GitHub's literal `${{ '${{' }}`.
-            for (_, v) in s["env"].as_mapping().into_iter().flatten() {
-                let v = v.as_str().unwrap_or("");
-                if v.contains("github.token") || v.contains("github.ref }}") {
-                    assert!(v.starts_with("${{ '${{' }}"), "{v}");
-                }
-            }
-        }
-    }
-    // The deployment's name (our own runtime has `rm -rf -- "$Y2S_STATE"` of its own).
-    assert!(runs.iter().all(|r| !r.contains("rm -rf /")), "{yaml}");
+    assert_eq!(str_of(&wf["jobs"]["build"], "runs-on"), "ubuntu-latest");
+
+    let text = "test:
+  override:
+    - make test
+deployment:
+  docs:
+    branch: master
+    commands:
+      - git push origin HEAD:gh-pages
+";
+    let wf = workflow(text, 1);
+    assert_eq!(
+        str_of(&wf["jobs"]["build"]["permissions"], "contents"),
+        "write"
+    );
     let s = steps(&wf, "build");
-    let cmd = &s[step_index(s, |s| str_of(s, "id") == "command-0")];
-    assert_eq!(str_of(cmd, "run"), "echo \"${{ '${{' }} github.token }}\"");
-    let select = &steps(&wf, "select")[0];
-    assert_eq!(str_of(&select["env"], "YML2SH_D0_NAME"), "x'; rm -rf /");
+    assert_eq!(
+        str_of(&s[0]["with"], "persist-credentials"),
+        "false",
+        "no token on disk"
+    );
+    let (_, push) = step_running(s, "git push origin HEAD:gh-pages");
+    assert_eq!(str_of(&push["env"], "GITHUB_TOKEN"), "${{ github.token }}");
+    assert!(str_of(push, "run").contains("GIT_CONFIG_KEY_0=http.https://github.com/.extraheader"));
+    let (_, test) = step_running(s, "make test");
+    assert!(
+        env_keys(test).is_empty(),
+        "only the pushing step gets the token"
+    );
+
+    let text = "machine:
+  xcode:
+    version: 16.2
+test:
+  override:
+    - xcodebuild test
+";
+    let wf = workflow(text, 1);
+    assert_eq!(str_of(&wf["jobs"]["build"], "runs-on"), "macos-latest");
+    let (_, s) = step_running(
+        steps(&wf, "build"),
+        "sudo xcode-select -s \"/Applications/Xcode_$XCODE.app\"",
+    );
+    assert_eq!(str_of(&s["env"], "XCODE"), "16.2");
 }
 
 #[test]
-fn inference_languages_and_missing_variables_are_visible() {
-    let text = std::fs::read_to_string(common::fixture("ok/inference.yml")).unwrap();
-    let wf = workflow(&text, 1);
-    assert!(steps(&wf, "build")
-        .iter()
-        .any(|s| str_of(s, "name") == "dependencies: CircleCI would have inferred commands here"));
-
-    let (yaml, diags) = compile(
-        "machine:\n  node:\n    version: 6.1.0\n  python:\n    version: 2.7.12\n\
-         test:\n  override:\n    - echo $CIRCLE_BUILD_IMAGE $CIRCLE_BRANCH\n",
-        1,
-    );
+fn caches_restore_fall_back_and_save_only_on_a_miss() {
+    let text = "dependencies:
+  cache_directories:
+    - ~/.m2
+    - \"!weird[dir]\"
+  override:
+    - mvn install
+test:
+  override:
+    - mvn test
+";
+    let (yaml, _) = compile(text, 1);
     let wf: Value = serde_yaml::from_str(&yaml).unwrap();
     let s = steps(&wf, "build");
-    let node = &s[step_index(s, |s| str_of(s, "uses").starts_with("actions/setup-node@"))];
-    assert_eq!(node["with"]["node-version"].as_str(), Some("6.1.0"));
-    let lang = diags
+    let restore = s
         .iter()
-        .find(|d| d.code == Code::UnsupportedLanguage)
+        .position(|x| str_of(x, "uses").starts_with("actions/cache/restore"))
         .unwrap();
-    assert!(lang.message.contains("2.7.12") && lang.span.is_some());
-    let missing = diags.iter().find(|d| d.code == Code::NoEquivalent).unwrap();
-    assert!(missing.message.contains("`CIRCLE_BUILD_IMAGE`"));
-    assert!(!missing.message.contains("CIRCLE_BRANCH"));
-    assert!(!diags.iter().any(|d| d.code == Code::Secrets));
-}
-
-#[test]
-fn a_plain_pwd_is_the_working_directory() {
-    let wf = workflow(
-        "general:\n  build_dir: app\ntest:\n  override:\n    - make check:\n        pwd: sub/dir\n    - ./x:\n        pwd: $HOME/y\n",
-        1,
-    );
-    let steps = steps(&wf, "build");
-    let plain = &steps[step_index(steps, by_run("make check"))];
-    assert_eq!(str_of(plain, "working-directory"), "app/sub/dir");
-    assert_eq!(str_of(&plain["env"], "YML2SH_PWD"), "sub/dir");
-    // A pwd the shell must expand stays with the runtime; the step runs in the build directory.
-    let expanded = &steps[step_index(steps, by_run("./x"))];
-    assert_eq!(str_of(expanded, "working-directory"), "app");
-    assert_eq!(str_of(&expanded["env"], "YML2SH_PWD"), "$HOME/y");
-}
-
-/// Runs the build job's first step (the CircleCI environment) as GitHub would for an event,
-/// and returns what it wrote to GITHUB_ENV.
-fn prepared_env(wf: &Value, event: &str, ref_name: &str, head_ref: &str) -> Vec<(String, String)> {
-    let dir = tmpdir(&format!("prepare-{event}"));
-    let step = &steps(wf, "build")[0];
+    let save = s
+        .iter()
+        .position(|x| str_of(x, "uses").starts_with("actions/cache/save"))
+        .unwrap();
+    let (install, _) = step_running(s, "mvn install");
+    assert!(restore < install && install < save);
     assert_eq!(
-        str_of(step, "name"),
-        "Prepare the CircleCI 1.0 environment (yml2sh)"
+        str_of(&s[restore]["with"], "path"),
+        "~/.m2\n\\!weird\\[dir\\]"
     );
-    let script = dir.join("step.sh");
-    std::fs::write(&script, str_of(step, "run")).unwrap();
-    let (env_file, path_file) = (dir.join("env"), dir.join("path"));
-    std::fs::write(&env_file, "").unwrap();
-    std::fs::write(&path_file, "").unwrap();
-    let mut cmd = Command::new("bash");
-    cmd.arg("-e")
-        .arg(&script)
-        .current_dir(&dir)
-        .env("RUNNER_TEMP", &dir)
-        .env("GITHUB_ENV", &env_file)
-        .env("GITHUB_PATH", &path_file)
-        .env("GITHUB_WORKSPACE", &dir)
-        .env("GITHUB_EVENT_NAME", event)
-        .env("GITHUB_REF_TYPE", "branch")
-        .env("GITHUB_REF_NAME", ref_name)
-        .env("GITHUB_HEAD_REF", head_ref)
-        .env("GITHUB_REPOSITORY", "acme/app")
-        .env("GITHUB_REPOSITORY_OWNER", "acme")
-        .env("GITHUB_SERVER_URL", "https://github.com")
-        .env("GITHUB_RUN_NUMBER", "7");
-    for (k, v) in step["env"].as_mapping().into_iter().flatten() {
-        let v = match v {
-            Value::String(v) if v.contains("${{") => String::new(),
-            Value::String(v) => v.clone(),
-            other => serde_yaml::to_string(other).unwrap().trim().to_string(),
-        };
-        cmd.env(k.as_str().unwrap(), v);
-    }
-    let out = cmd.output().unwrap();
+    assert_eq!(
+        str_of(&s[restore]["with"], "restore-keys"),
+        "circle-deps-${{ runner.os }}-"
+    );
+    assert_eq!(
+        str_of(&s[save], "if"),
+        "steps.cache.outputs.cache-hit != 'true'"
+    );
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        yaml.contains("No lock file to key the cache on"),
+        "a per-run key says why"
     );
-    github_env_vars(&env_file)
 }
 
 #[test]
-fn circle_variables_map_to_github_and_machine_settings_are_steps() {
-    let wf = workflow(
-        "machine:\n  timezone: America/Los_Angeles\n  hosts:\n    db.local: 127.0.0.1\ntest:\n  override:\n    - echo $CIRCLE_BRANCH\n",
-        1,
+fn config_data_stays_data() {
+    let text = "machine:
+  timezone: America/New_York
+  hosts:
+    dev.local: 127.0.0.1
+test:
+  override:
+    - make test
+deployment:
+  \"evil\\n::error::owned\":
+    branch: master
+    heroku:
+      appname: acme-app
+general:
+  artifacts:
+    - \"*.log\"
+notify:
+  webhooks:
+    - url: https://example.com/hook
+";
+    let (yaml, _) = compile(text, 1);
+    assert!(!yaml.contains("\n::error::"), "{yaml}");
+    let wf: Value = serde_yaml::from_str(&yaml).unwrap();
+    let s = steps(&wf, "build");
+    let (_, tz) = step_running(s, "sudo timedatectl set-timezone -- \"$ZONE\"");
+    assert_eq!(str_of(&tz["env"], "ZONE"), "America/New_York");
+    let (_, hosts) = step_running(s, "printf '%s\\n' \"$HOSTS\" | sudo tee -a /etc/hosts");
+    assert_eq!(str_of(&hosts["env"], "HOSTS"), "127.0.0.1 dev.local");
+    let (_, heroku) = step_running(
+        s,
+        "git push \"https://heroku:$HEROKU_API_KEY@git.heroku.com/$HEROKU_APP.git\" \"$CIRCLE_SHA1:refs/heads/master\"",
     );
-    let get = |vars: &[(String, String)], name: &str| {
-        vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    assert_eq!(str_of(&heroku["env"], "HEROKU_APP"), "acme-app");
+    assert!(str_of(&heroku["env"], "HEROKU_API_KEY").contains("secrets.HEROKU_API_KEY"));
+    let upload = s
+        .iter()
+        .find(|x| str_of(x, "name") == "Upload general.artifacts")
+        .unwrap();
+    assert_eq!(str_of(&upload["with"], "path"), "\\*.log");
+    let notify = s
+        .iter()
+        .find(|x| str_of(x, "name") == "notify.webhooks")
+        .unwrap();
+    assert!(str_of(notify, "run").contains("-- \"$WEBHOOK_0\""));
+    assert_eq!(
+        str_of(&notify["env"], "WEBHOOK_0"),
+        "https://example.com/hook"
+    );
+    // `${{` in a command is not evaluated by GitHub.
+    let (yaml, _) = compile("test:\n  override:\n    - echo '${{ secrets.X }}'\n", 1);
+    assert!(yaml.contains("${{ '${{' }} secrets.X }}"), "{yaml}");
+}
+
+#[test]
+fn command_modifiers_say_it_with_github_means() {
+    let text = "machine:
+  pre:
+    - ls
+test:
+  override:
+    - npm test:
+        pwd: web
+        environment:
+          MOCHA_FILE: $CIRCLE_TEST_REPORTS/x.xml
+    - ./server:
+        background: true
+    - cd $PWD:
+        pwd: ~/other
+";
+    let wf = workflow(text, 1);
+    let s = steps(&wf, "build");
+    let (_, npm) = step_running(s, "npm test");
+    assert_eq!(str_of(npm, "working-directory"), "web");
+    assert_eq!(
+        str_of(npm, "run"),
+        "export MOCHA_FILE=\"$CIRCLE_TEST_REPORTS/x.xml\"\nnpm test\n"
+    );
+    let (_, bg) = step_running(
+        s,
+        "nohup bash -c './server' > \"$CIRCLE_ARTIFACTS/stdout_server.txt\" 2>&1 &",
+    );
+    assert_eq!(
+        str_of(&bg["env"], "CIRCLE_ARTIFACTS"),
+        "/tmp/circle-artifacts"
+    );
+    let (_, other) = step_running(s, "cd ~/\"other\" || exit");
+    assert!(str_of(other, "working-directory").is_empty());
+    // machine commands start in the home folder.
+    let (_, ls) = step_running(s, "ls");
+    assert_eq!(str_of(ls, "run"), "cd ~ || exit\nls\n");
+}
+
+/// The build job's `run:` steps, run one after the other in bash as GitHub would (as far as
+/// they go without GitHub: no `uses:` steps, no expressions), in a scratch home.
+#[test]
+fn steps_run_in_bash_keep_circlerc_and_no_errexit() {
+    let text = "machine:
+  environment:
+    FIRST: one
+    SECOND: ${FIRST}-two
+  post:
+    - echo 'export ADDED=later' >> ~/.circlerc
+test:
+  override:
+    - false; echo \"$FIRST $SECOND\" >> \"$TRACE\"
+    - echo \"added=$ADDED\" >> \"$TRACE\"; false
+    - echo still >> \"$TRACE\"
+";
+    let wf = workflow(text, 1);
+    let dir = tmpdir("run");
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let trace = dir.join("trace");
+    let shell: Vec<String> = str_of(&wf["defaults"]["run"], "shell")
+        .split(' ')
+        .map(String::from)
+        .collect();
+    let mut statuses = vec![];
+    for s in steps(&wf, "build") {
+        let run = str_of(s, "run");
+        if run.is_empty() {
+            continue;
+        }
+        let script = dir.join("step.sh");
+        std::fs::write(&script, run).unwrap();
+        let args: Vec<String> = shell[1..]
+            .iter()
+            .map(|a| a.replace("{0}", script.to_str().unwrap()))
+            .collect();
+        let status = Command::new(&shell[0])
+            .args(&args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap())
+            .env("HOME", &home)
+            .env(
+                "BASH_ENV",
+                str_of(&wf["jobs"]["build"]["env"], "BASH_ENV")
+                    .replace("$HOME", home.to_str().unwrap()),
+            )
+            .env("TRACE", &trace)
+            .current_dir(&dir)
+            .status()
+            .unwrap();
+        statuses.push(status.code());
+    }
+    assert_eq!(
+        std::fs::read_to_string(&trace).unwrap(),
+        "one one-two\nadded=later\nstill\n",
+        "machine.environment in order, ~/.circlerc carried between steps"
+    );
+    // No -e: a command that fails before its last line still succeeds; one that ends in
+    // failure fails its step (and GitHub runs the next test step).
+    assert_eq!(&statuses[statuses.len() - 3..], [Some(0), Some(1), Some(0)]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 9's size targets, over the corpus: median workflow lines ÷ circle.yml lines ≤ 5, and
+/// no workflow with more than 60 lines of shell that yml2sh wrote (every `run:` line that is
+/// not a line of the user's commands).
+#[test]
+fn corpus_workflows_are_small_enough_to_review() {
+    let Some(dir) = common::corpus_dir() else {
+        eprintln!("SKIPPED: the corpus (set YML2SH_CORPUS to ../shared/corpus/real)");
+        return;
     };
-    // A push: the branch name, not refs/heads/…; a pull request: its head branch.
-    let push = prepared_env(&wf, "push", "master", "");
-    assert_eq!(get(&push, "CIRCLE_BRANCH").as_deref(), Some("master"));
-    assert_eq!(get(&push, "CIRCLE_BUILD_NUM").as_deref(), Some("7"));
-    assert_eq!(
-        get(&push, "CIRCLE_PROJECT_USERNAME").as_deref(),
-        Some("acme")
+    let mut ratios = vec![];
+    let mut max_shell = (0, String::new());
+    for path in common::yml_files(&dir) {
+        let source = common::read_source(&path);
+        let Ok(out) = yml2sh::compile(&source, &options(1)) else {
+            continue;
+        };
+        let (ir, _) = yml2sh::lower(&source, &options(1)).unwrap();
+        let user: BTreeSet<&str> = ir
+            .commands()
+            .flat_map(|c| c.code.as_str().lines())
+            .map(str::trim)
+            .collect();
+        ratios.push(out.text.lines().count() as f64 / source.text.lines().count().max(1) as f64);
+        let wf: Value = serde_yaml::from_str(&out.text).unwrap();
+        let mut shell = 0;
+        for job in wf["jobs"].as_mapping().unwrap().values() {
+            for s in job["steps"].as_sequence().unwrap() {
+                shell += str_of(s, "run")
+                    .lines()
+                    .filter(|l| !user.contains(l.trim()) && !l.trim().is_empty())
+                    .count();
+            }
+        }
+        if shell > max_shell.0 {
+            max_shell = (shell, path.display().to_string());
+        }
+    }
+    ratios.sort_by(f64::total_cmp);
+    let median = ratios[ratios.len() / 2];
+    eprintln!(
+        "corpus: {} workflows, median workflow/circle.yml lines {median:.2}, max yml2sh shell lines {} ({})",
+        ratios.len(),
+        max_shell.0,
+        max_shell.1
     );
-    assert_eq!(
-        get(&push, "CIRCLE_PROJECT_REPONAME").as_deref(),
-        Some("app")
+    assert!(median <= 5.0, "median ratio {median:.2}");
+    assert!(
+        max_shell.0 <= 60,
+        "{} shell lines in {}",
+        max_shell.0,
+        max_shell.1
     );
-    assert_eq!(
-        get(&push, "CIRCLE_REPOSITORY_URL").as_deref(),
-        Some("https://github.com/acme/app")
-    );
-    let pr = prepared_env(&wf, "pull_request", "3/merge", "topic");
-    assert_eq!(get(&pr, "CIRCLE_BRANCH").as_deref(), Some("topic"));
-    // timezone and hosts: steps with the values passed as data.
-    let steps = steps(&wf, "build");
-    let tz = steps
-        .iter()
-        .find(|s| str_of(s, "name").contains("machine.timezone"))
-        .expect("a time zone step");
-    assert_eq!(str_of(&tz["env"], "YML2SH_TIMEZONE"), "America/Los_Angeles");
-    let hosts = steps
-        .iter()
-        .find(|s| str_of(s, "name").contains("machine.hosts"))
-        .expect("a hosts step");
-    assert_eq!(str_of(&hosts["env"], "YML2SH_HOST_0"), "127.0.0.1 db.local");
-    assert!(str_of(hosts, "run").contains("sudo tee -a /etc/hosts"));
 }

@@ -289,6 +289,31 @@ pub fn yaml_plain(s: &str) -> String {
     }
 }
 
+/// `s` as a YAML plain scalar where YAML reads it back unchanged as a string (an `if:` condition,
+/// a one-line command), else double-quoted.
+pub fn yaml_inline(s: &str) -> String {
+    let first = s.chars().next();
+    let plain = first.is_some_and(|c| !"-?:,[]{}#&*!|>'\"%@`".contains(c) && !c.is_whitespace())
+        && !s.ends_with([' ', ':'])
+        && !s.contains(": ")
+        && !s.contains(" #")
+        && !s.chars().any(|c| {
+            c.is_control() || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{85}')
+        })
+        && !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n" | "~"
+        )
+        && s.parse::<f64>().is_err()
+        && !s.starts_with("0x")
+        && !s.starts_with("0o");
+    if plain {
+        s.to_string()
+    } else {
+        yaml_str(s)
+    }
+}
+
 /// A heredoc delimiter that does not occur as a line of `body`: `base`, else `base_1`,
 /// `base_2`… the first free one, found in one pass over the lines.
 pub fn heredoc_tag(body: &str, base: &str) -> String {
@@ -390,6 +415,38 @@ mod tests {
         }
         assert_eq!(yaml_block("a\nb", 4), "|-\n    a\n    b");
         assert_eq!(yaml_block("a\n", 4), "|\n    a");
+    }
+
+    #[test]
+    fn yaml_inline_reads_back() {
+        for text in [
+            "npm test",
+            "${{ !cancelled() && steps.setup.outcome == 'success' }}",
+            "success() && github.ref_name == 'master'",
+            "!x",
+            "a: b",
+            "a #b",
+            "- x",
+            "true",
+            "1.5",
+            "12",
+            "0x1f",
+            "~",
+            "[a]",
+            "{a}",
+            "'q'",
+            "\"q\"",
+            "trailing ",
+            "",
+            "echo hi # comment",
+            "x:",
+        ] {
+            let doc = format!("k: {}\n", yaml_inline(text));
+            let v: serde_yaml::Value =
+                serde_yaml::from_str(&doc).unwrap_or_else(|e| panic!("{doc}: {e}"));
+            assert_eq!(v["k"].as_str(), Some(text), "{doc}");
+        }
+        assert_eq!(yaml_inline("npm test"), "npm test");
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub enum Target {
 pub struct EmitOptions {
     /// Number of parallel nodes (CircleCI kept it in the web UI). GitHub: matrix size.
     pub nodes: u32,
+    /// GitHub: emit a deployment that no test command gates (CircleCI 1.0 did deploy it).
+    pub allow_untested_deploy: bool,
     /// The version stamped in generated files' headers.
     pub version: String,
 }
@@ -39,6 +41,7 @@ impl Default for EmitOptions {
     fn default() -> Self {
         EmitOptions {
             nodes: 1,
+            allow_untested_deploy: false,
             version: env!("CARGO_PKG_VERSION").to_string(),
         }
     }
@@ -114,6 +117,27 @@ pub(crate) fn environment() -> Environment<'static> {
         safe(escape::heredoc_tag(s, base))
     });
     env.add_filter("plain", |s: &str| safe(escape::yaml_plain(s)));
+    env.add_filter("inline", |s: &str| safe(escape::yaml_inline(s)));
+    // A value: one line as a plain or double-quoted scalar, more as a literal block.
+    env.add_filter("scalar", |s: &str, indent: usize| {
+        safe(if s.contains('\n') {
+            escape::yaml_block(s, indent)
+        } else {
+            escape::yaml_inline(s)
+        })
+    });
+    // A script: one line as a plain scalar where it reads back unchanged, else a literal block.
+    env.add_filter("script", |s: &str, indent: usize| {
+        let line = s.trim_end_matches('\n');
+        let inline = escape::yaml_inline(line);
+        safe(
+            if !line.contains('\n') && !line.is_empty() && inline == line {
+                inline
+            } else {
+                escape::yaml_block(s, indent)
+            },
+        )
+    });
     env.add_filter("block", |s: &str, indent: usize| {
         safe(escape::yaml_block(s, indent))
     });

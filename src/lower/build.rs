@@ -184,6 +184,8 @@ pub(super) fn run(
             .collect(),
         languages: vec![],
         macos: false,
+        git_push_commands: vec![],
+        lockfiles: vec![],
         vars: Variables::default(),
     }
 }

@@ -1,12 +1,13 @@
 //! Lower stage pass: `machine.<language>` versions → [`Ir::languages`] (the release a maintained
-//! installer provides for each, or an `unsupported-language` warning) and [`Ir::macos`].
+//! installer provides for each, or an `unsupported-language` warning), [`Ir::macos`] and
+//! [`Ir::git_push_commands`]: what the machine a build runs on must provide.
 //!
 //! "Maintained installer" means the official setup actions (setup-node, setup-python, …) and the
 //! community ones GitHub's docs point to; build.sh and the Makefile use the machine's own
 //! toolchain, so this decides what a migrated build can pin.
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::ir::{Ir, Language, Step};
+use crate::ir::{Ir, Language, Section, Step};
 
 use super::shell;
 
@@ -66,6 +67,21 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
         })
     });
     ir.macos = xcode_command || languages.iter().any(|l| l.name == "xcode");
+    ir.git_push_commands = ir
+        .deployments
+        .iter()
+        .flat_map(|d| &d.commands)
+        .filter(|c| c.section != Section::Generated)
+        .filter(|c| {
+            shell::simple_commands(c.code.as_str()).is_some_and(|cmds| {
+                cmds.iter().any(|s| {
+                    let w: Vec<&str> = s.words.iter().map(|w| w.raw).collect();
+                    w.first() == Some(&"git") && w.contains(&"push")
+                })
+            })
+        })
+        .map(|c| c.id)
+        .collect();
     ir.languages = languages;
 }
 
@@ -116,8 +132,9 @@ fn install(name: &str, version: &str) -> Result<(String, Option<String>), String
         },
         "ghc" if at_least(&[8]) => exact(),
         "ghc" => no("haskell-actions/setup"),
-        // GitHub's macOS images keep several Xcodes side by side; the version is selected.
-        "xcode" if nums.is_some() => exact(),
+        // GitHub's macOS images keep only recent Xcodes (15 and later).
+        "xcode" if at_least(&[15]) => exact(),
+        "xcode" if nums.is_some() => Err(format!("GitHub's macOS images have no Xcode `{v}`")),
         "xcode" => Err(format!("`{v}` is not an Xcode version")),
         _ => Err(format!("yml2sh knows no setup action for `machine.{name}`")),
     }
@@ -139,6 +156,7 @@ mod tests {
         assert!(matches!(install("php", "5.6.17"), Ok((v, Some(_))) if v == "5.6"));
         assert!(install("php", "5.2").is_err());
         assert!(install("php", "7.0").is_ok());
-        assert_eq!(install("xcode", "8.2"), Ok(("8.2".into(), None)));
+        assert!(install("xcode", "8.2").is_err());
+        assert_eq!(install("xcode", "16.2"), Ok(("16.2".into(), None)));
     }
 }

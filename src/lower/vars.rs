@@ -252,9 +252,14 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
             *at = span;
         }
     };
+    let mut environment_circle = vec![];
     for e in &ir.environment {
         for name in references(&e.value) {
-            note(&name, e.span, kind(&name));
+            let k = kind(&name);
+            note(&name, e.span, k);
+            if k == Kind::Circle {
+                push_unique(&mut environment_circle, name);
+            }
         }
     }
     for c in ir.commands() {
@@ -327,6 +332,7 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
         commands,
         secrets,
         no_equivalent: missing_at.into_keys().collect(),
+        environment_circle,
     };
 }
 
