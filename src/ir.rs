@@ -278,7 +278,8 @@ pub struct Deployment {
     pub branch: Vec<Pattern>,
     /// Matches a tag build whose tag matches one of these.
     pub tag: Vec<Pattern>,
-    /// And only when the project owner is this.
+    /// And only when the project owner is this, compared ignoring ASCII case (GitHub logins
+    /// ignore case; every back-end compares so).
     pub owner: Option<String>,
     /// `commands`, then the `heroku:` push, if any.
     pub commands: Vec<Command>,

@@ -63,6 +63,8 @@ pub fn compile(source: &Source, options: &Options) -> Result<Output, Diagnostics
 pub fn check(source: &Source, options: &Options) -> Diagnostics {
     let mut options = options.clone();
     options.lower.host_changes = true;
+    // An untested deployment is a warning here: only writing the workflow refuses it.
+    options.emit.allow_untested_deploy = true;
     let (ir, mut diags) = match lower(source, &options) {
         Ok(done) => done,
         Err(diags) => return diags,

@@ -179,7 +179,8 @@ y2s_deployment_matches() {
   local owner=$1 nbranch=$2
   shift 2
   local -a branch=("${@:1:nbranch}") tag=("${@:nbranch+1}")
-  if [ -n "$owner" ] && [ "$owner" != "$CIRCLE_PROJECT_USERNAME" ]; then
+  # Owners compare ignoring case, as GitHub logins do (the IR's rule, ir::Deployment::owner).
+  if [ -n "$owner" ] && [ "${owner,,}" != "${CIRCLE_PROJECT_USERNAME,,}" ]; then
     return 1
   fi
   if [ -n "$CIRCLE_BRANCH" ]; then

@@ -491,6 +491,17 @@ fn owner_must_match() {
             ..CASE
         },
     );
+    // Owners compare ignoring case, as GitHub logins do (ir::Deployment::owner).
+    check(
+        "deploy-owner-case",
+        &Case {
+            fixture: "deployment.yml",
+            env: &[("CIRCLE_PROJECT_USERNAME", "Someone-Else")],
+            deploy: true,
+            trace: &["test", "deploy other-owner"],
+            ..CASE
+        },
+    );
 }
 
 #[test]

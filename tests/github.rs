@@ -870,3 +870,21 @@ fn corpus_workflows_are_small_enough_to_review() {
         max_shell.1
     );
 }
+
+/// The README's before/after is the real output for `examples/circle.yml`.
+#[test]
+fn readme_shows_the_example_workflow() {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let text = std::fs::read_to_string(common::root().join("examples/circle.yml")).unwrap();
+    let source = Source::new("circle.yml", text);
+    let mut opts = options(1);
+    opts.emit.allow_untested_deploy = false;
+    opts.lower.project_dir = Some(common::root().join("examples"));
+    let out = yml2sh::compile(&source, &opts).unwrap().text;
+    let section = &readme[readme.find("## Migrating to GitHub Actions").unwrap()..];
+    let start = section.find("After (").unwrap();
+    let block = &section[start..];
+    let body = &block[block.find("```yaml\n").unwrap() + 8..];
+    let body = &body[..body.find("```").unwrap()];
+    assert_eq!(body, out, "README's example workflow is stale");
+}

@@ -85,6 +85,47 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
     ir.languages = languages;
 }
 
+/// Lock files of dependency managers, in the order a cache key lists them.
+const LOCKFILES: &[&str] = &[
+    "Gemfile.lock",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "requirements.txt",
+    "Pipfile.lock",
+    "poetry.lock",
+    "composer.lock",
+    "pom.xml",
+    "build.gradle",
+    "build.gradle.kts",
+    "project.clj",
+    "build.sbt",
+    "stack.yaml.lock",
+    "cabal.project.freeze",
+    "go.sum",
+    "Godeps/Godeps.json",
+    "glide.lock",
+    "Podfile.lock",
+    "Cartfile.resolved",
+    "Cargo.lock",
+    "mix.lock",
+];
+
+/// The lock files the project directory holds (in the build directory), as paths from the
+/// checkout: what a dependency cache is keyed on.
+pub(crate) fn lockfiles(project: &std::path::Path, build_dir: Option<&str>) -> Vec<String> {
+    let prefix = build_dir
+        .map(|b| b.trim_end_matches('/'))
+        .filter(|b| !matches!(*b, "" | "."))
+        .map(|b| format!("{b}/"))
+        .unwrap_or_default();
+    LOCKFILES
+        .iter()
+        .filter(|f| project.join(&prefix).join(f).is_file())
+        .map(|f| format!("{prefix}{f}"))
+        .collect()
+}
+
 /// The version a maintained installer gives for `machine.<name>: version` (with a warning when
 /// it is only a near one), or why none does.
 fn install(name: &str, version: &str) -> Result<(String, Option<String>), String> {

@@ -82,6 +82,9 @@ pub fn lower(
         host::run(source, &ir, diags);
     }
     languages::run(&mut ir, diags);
+    if let Some(dir) = &options.project_dir {
+        ir.lockfiles = languages::lockfiles(dir, ir.build_dir.as_deref());
+    }
     // Last: it reads every command as the other passes left it.
     vars::run(&mut ir, diags);
     ir

@@ -351,7 +351,13 @@ impl<'a> Builder<'a> {
                 if ir.environment.is_empty() {
                     return;
                 }
-                let lines: Vec<String> = ir.environment.iter().map(env::export_line).collect();
+                let mut lines: Vec<String> = vec![];
+                for e in &ir.environment {
+                    if let Some(from) = &e.inferred_from {
+                        lines.push(format!("# inferred from {}", one_line(from)));
+                    }
+                    lines.push(env::export_line(e));
+                }
                 let script = env::append_to_circlerc(&lines);
                 if self.steps.len() == prepare + 1 {
                     // Nothing ran in between (no machine.pre): one step does both.
@@ -472,7 +478,7 @@ impl<'a> Builder<'a> {
         self.push(StepView {
             name: Some("Set up machine.services as CircleCI 1.0 had them".into()),
             env,
-            run: Some(run.join("\n") + "\n"),
+            run: Some(run.join("\n").trim_end().to_string() + "\n"),
             ..StepView::default()
         });
     }
@@ -844,8 +850,8 @@ const GIT_TOKEN_LINES: &[&str] = &[
 ];
 
 /// The file that made CircleCI infer the command, for commands the inference pass wrote.
-fn inferred_from(_c: &Command) -> Option<&str> {
-    None
+fn inferred_from(c: &Command) -> Option<&str> {
+    c.inferred_from.as_deref()
 }
 
 /// A glob as one shell word: its characters quoted, `*`, `?` and `[…]` left to match.

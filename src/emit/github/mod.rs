@@ -89,24 +89,25 @@ fn capabilities(ir: &Ir, options: &EmitOptions, diags: &mut Diagnostics) -> bool
     let tested = ir
         .phase(PhaseKind::Test)
         .is_some_and(|p| p.steps.iter().any(|s| matches!(s, Step::Run(_))));
-    if let (Some(d), false, false) = (
-        ir.deployments.first(),
-        tested,
-        options.allow_untested_deploy,
-    ) {
-        diags.push(
-            Diagnostic::error(
-                Code::UntestedDeploy,
-                d.span,
-                format!(
-                    "the workflow would run `deployment.{}` with no test command before it",
-                    d.name
-                ),
-            )
-            .with_label("nothing tests what this deploys")
-            .with_help("add commands under `test:`, or pass `--allow-untested-deploy` to deploy untested as CircleCI 1.0 did"),
+    if let (Some(d), false) = (ir.deployments.first(), tested) {
+        let allowed = options.allow_untested_deploy;
+        let message = format!(
+            "the workflow {} `deployment.{}` with no test command before it",
+            if allowed { "runs" } else { "would run" },
+            d.name
         );
-        return false;
+        let diag = if allowed {
+            Diagnostic::warning(Code::UntestedDeploy, d.span, message)
+        } else {
+            Diagnostic::error(Code::UntestedDeploy, d.span, message)
+        };
+        diags.push(
+            diag.with_label("nothing tests what this deploys")
+                .with_help("add commands under `test:`, or pass `--allow-untested-deploy` to deploy untested as CircleCI 1.0 did"),
+        );
+        if !allowed {
+            return false;
+        }
     }
     for p in ir.branches.only.iter().chain(&ir.branches.ignore) {
         if triggers::glob(p).is_none() {
@@ -170,7 +171,7 @@ fn capabilities(ir: &Ir, options: &EmitOptions, diags: &mut Diagnostics) -> bool
                         Code::WorkflowDifference,
                         s.span,
                         format!(
-                            "`{}` has no maintained image: the workflow uses `{image}` ({why})",
+                            "`{}` is no longer maintained: the workflow runs `{image}` ({why})",
                             c.image
                         ),
                     )
