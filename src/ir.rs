@@ -356,7 +356,11 @@ pub struct Ir {
     /// The undocumented `teardown.pre`: runs after everything, whatever the outcome.
     pub teardown: Vec<Command>,
     pub branches: BranchFilter,
+    /// `dependencies.cache_directories`, then the directories inference cached (spec §9.1).
     pub cache_directories: Vec<String>,
+    /// Which of `cache_directories` only inference named: a missing one is no surprise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cache_inferred: Vec<String>,
     pub artifacts: Vec<String>,
     pub webhooks: Vec<String>,
     /// Where each `machine.<language>.version` was written, by language name, so a back-end
@@ -578,7 +582,12 @@ impl fmt::Display for Ir {
             writeln!(f, "docker daemon required")?;
         }
         for c in &self.cache_directories {
-            writeln!(f, "cache {}", quote(c))?;
+            let inferred = if self.cache_inferred.contains(c) {
+                " (inferred)"
+            } else {
+                ""
+            };
+            writeln!(f, "cache {}{inferred}", quote(c))?;
         }
         for a in &self.artifacts {
             writeln!(f, "artifact {}", quote(a))?;

@@ -716,7 +716,12 @@ y2s_cache_key() {
   esac
 }
 
+# y2s_restore_cache DIR... [--inferred DIR...]: those after --inferred only inference named.
 y2s_restore_cache() {
+  local -a all=()
+  local a
+  for a; do [ "$a" = --inferred ] || all+=("$a"); done
+  set -- "${all[@]}"
   [ $# -gt 0 ] || return 0
   y2s_setup "restore cache${Y2S_CACHE_DIR:+ from $Y2S_CACHE_DIR}: $*" || return 0
   [ "$Y2S_MODE" = run ] && [ -n "$Y2S_CACHE_DIR" ] || return 0
@@ -747,7 +752,14 @@ y2s_save_one() {
   rm -rf -- "$tmp"
 }
 
+# y2s_save_cache DIR... [--inferred DIR...]: a missing DIR after --inferred is no warning.
 y2s_save_cache() {
+  local -a all=() silent=()
+  local a seen=0
+  for a; do
+    if [ "$a" = --inferred ]; then seen=1; else all+=("$a"); [ $seen = 0 ] || silent+=("$a"); fi
+  done
+  set -- "${all[@]}"
   [ $# -gt 0 ] || return 0
   y2s_builtin "save cache${Y2S_CACHE_DIR:+ to $Y2S_CACHE_DIR}: $*"
   [ "$Y2S_MODE" = run ] && [ -n "$Y2S_CACHE_DIR" ] || return 0
@@ -760,7 +772,7 @@ y2s_save_cache() {
     to="$Y2S_CACHE_DIR/$(y2s_cache_key "$dir")"
     if [ -e "$from" ]; then
       y2s_save_one "$from" "$to" && y2s_note "    (saved $dir)"
-    else
+    elif [[ " ${silent[*]-} " != *" $dir "* ]]; then
       y2s_warn "cache directory $dir does not exist; not saved"
     fi
   done

@@ -113,7 +113,7 @@ fn node_commands_sit_between_pre_and_post_marked_with_their_file() {
     assert!(text.contains(
         "env PATH=\"$YML2SH_BUILD_DIR/node_modules/.bin:$PATH\" (inferred from package.json)"
     ));
-    assert!(text.contains("cache \"node_modules\""));
+    assert!(text.contains("cache \"node_modules\" (inferred)"));
 }
 
 #[test]
@@ -431,6 +431,8 @@ fn node_runs_npm_install_then_npm_test() {
         text.contains("# inferred from package.json (scripts.test)\n$ npm test"),
         "{text}"
     );
+    // node_modules was cached by inference only: its absence is no warning.
+    assert!(!text.contains("does not exist"), "{text}");
 }
 
 #[test]

@@ -181,7 +181,17 @@ pub(crate) fn builtin_calls(step: &Step, phase: PhaseKind, ir: &Ir) -> Vec<Vec<S
                 "y2s_save_cache"
             };
             let mut ws = words(&[f]);
-            ws.extend(ir.cache_directories.iter().cloned());
+            // Those only inference named come after `--inferred`: saved when present, and
+            // no warning when absent (1.0 cached them only if the build made them).
+            let (listed, inferred): (Vec<&String>, Vec<&String>) = ir
+                .cache_directories
+                .iter()
+                .partition(|d| !ir.cache_inferred.contains(d));
+            ws.extend(listed.into_iter().cloned());
+            if !inferred.is_empty() {
+                ws.push("--inferred".into());
+                ws.extend(inferred.into_iter().cloned());
+            }
             one(ws)
         }
         Step::Inferred => one(vec!["y2s_inferred".into(), phase.name().into()]),

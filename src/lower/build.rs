@@ -171,6 +171,13 @@ pub(super) fn run(
             only: patterns(&config.general.branches_only, diags),
             ignore: patterns(&config.general.branches_ignore, diags),
         },
+        cache_inferred: {
+            let listed = texts(dependencies.map_or(&[][..], |d| &d.cache_directories));
+            cache_directories(listed.clone(), infer)
+                .into_iter()
+                .filter(|d| !listed.contains(d))
+                .collect()
+        },
         cache_directories: cache_directories(
             texts(dependencies.map_or(&[][..], |d| &d.cache_directories)),
             infer,
