@@ -1213,6 +1213,8 @@ y2s_make_save() {
 y2s_make_entry() {
   # The defaults of y2s_main: the Makefile passes no options (YML2SH_* variables instead).
   Y2S_MODE=run Y2S_DEPLOY=0
+  # YML2SH_DRY_RUN=1: build.sh's --dry-run, line for line (make -n shows the recipe lines).
+  [ "${YML2SH_DRY_RUN:-0}" = 0 ] || Y2S_MODE=dry-run
   y2s_defaults
   y2s_color
   local text='' fn status

@@ -786,6 +786,37 @@ fn dry_run_shows_line_for_line_what_the_run_runs() {
             "{name}: {}",
             dry.stdout
         );
+        // The Makefile: YML2SH_DRY_RUN=1 says what `make` (or `make deploy`) would run, the
+        // same lines as its real run and as build.sh's.
+        let make_real = run_make(&format!("{name}-real"), &case);
+        let make_dry = run_with_env(
+            &format!("{name}-dry-make"),
+            &case,
+            Target::Make,
+            &[],
+            &[("YML2SH_DRY_RUN", "1")],
+        );
+        assert!(make_dry.trace.is_empty(), "{name}: {:?}", make_dry.trace);
+        let deploy_hint =
+            |l: String| l.replace("run make deploy to run it", "pass --deploy to run it");
+        let lines = |o: &Outcome| {
+            plan_lines(&o.stdout)
+                .into_iter()
+                .map(deploy_hint)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            lines(&make_dry),
+            lines(&make_real),
+            "{name}: the Makefile's dry run and run differ\n--- dry:\n{}\n--- run:\n{}",
+            make_dry.stdout,
+            make_real.stdout
+        );
+        assert_eq!(
+            lines(&make_dry),
+            plan_lines(&dry.stdout),
+            "{name}: make and build.sh differ"
+        );
     }
 }
 
