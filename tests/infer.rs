@@ -111,7 +111,7 @@ fn node_commands_sit_between_pre_and_post_marked_with_their_file() {
     assert!(text.contains("      inferred from package.json\n      | npm install\n"));
     assert!(text.contains("      inferred from package.json (scripts.test)\n      | npm test\n"));
     assert!(text.contains(
-        "env PATH=\"$YML2SH_BUILD_DIR/node_modules/.bin:$PATH\" (inferred from package.json)"
+        "env PATH=\"${YML2SH_BUILD_DIR:-$PWD}/node_modules/.bin:$PATH\" (inferred from package.json)"
     ));
     assert!(text.contains("cache \"node_modules\" (inferred)"));
 }
@@ -389,7 +389,10 @@ fn run_target(target: Target, stack: &str, env: &[(&str, &str)]) -> Run {
     let calls = std::fs::read_to_string(&record)
         .unwrap_or_default()
         .lines()
-        .map(|l| l.replace(&home.to_string_lossy().into_owned(), "<home>"))
+        .map(|l| {
+            l.replace(&home.to_string_lossy().into_owned(), "<home>")
+                .replace(&base.to_string_lossy().into_owned(), "<base>")
+        })
         .collect();
     let _ = std::fs::remove_dir_all(&base);
     Run { out, calls }
@@ -433,6 +436,16 @@ fn node_runs_npm_install_then_npm_test() {
     );
     // node_modules was cached by inference only: its absence is no warning.
     assert!(!text.contains("does not exist"), "{text}");
+    // Commands find the project's node_modules/.bin first on PATH.
+    let r = run("node", &[("YML2SH_RECORD_ENV", "PATH")]);
+    assert!(
+        r.calls
+            .iter()
+            .all(|c| c
+                .ends_with(" PATH=<base>/widget/node_modules/.bin:<base>/stand-ins:/usr/bin:/bin")),
+        "{:#?}",
+        r.calls
+    );
 }
 
 #[test]

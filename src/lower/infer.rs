@@ -517,9 +517,11 @@ fn node(p: &Project, inf: &mut Inference) -> Vec<Inferred> {
         ("npm install", "npm test", "package.json")
     };
     inf.dependencies.push(cmd(install, from));
+    // build.sh and the Makefile export YML2SH_BUILD_DIR to every command; elsewhere (a
+    // workflow step) the variables are read in the build directory itself.
     inf.env(
         "PATH",
-        "$YML2SH_BUILD_DIR/node_modules/.bin:$PATH",
+        "${YML2SH_BUILD_DIR:-$PWD}/node_modules/.bin:$PATH",
         "package.json",
     );
     inf.cache(&["node_modules"]);
