@@ -12,8 +12,7 @@
 #     Y2S_DEPLOYMENT_NAMES Y2S_DEPLOYMENT_SECRETS y2s_pick_deployment
 #   defined by the driver (build.sh.j2; the Makefile's runtime defines y2s_deployment_N only):
 #     y2s_plan y2s_list_deployments y2s_teardown y2s_deployment_N
-#   exported by the caller: Y2S_STATE Y2S_MAKEFILE Y2S_MAKE_PID (the Makefile),
-#     Y2S_HANGUP (the workflow's yml2sh-run)
+#   exported by the caller: Y2S_STATE Y2S_MAKEFILE Y2S_MAKE_PID (the Makefile)
 # ---------------------------------------------------------------------------------------------
 
 # The data block's settings, declared (not set) so that bash and shellcheck know them.
@@ -31,9 +30,18 @@ y2s_color() {
 y2s_say() { printf '%s\n' "$*"; }
 # A pattern matching one control character but tab: what the log shows as `?`.
 Y2S_CONTROL=$'[\001-\010\013-\037\177]'
-# Sleeps without a process: a read that times out on a pipe nobody writes to. The runtime's
-# own waits then never depend on what `sleep` on PATH is (tests put stand-ins there).
-y2s_sleep() { read -rt "$1" <> <(:) || :; }
+# Sleeps without a process: a read that times out on a pipe nobody writes to, opened once. The
+# runtime's own waits then never depend on what `sleep` on PATH is (tests put stand-ins there).
+y2s_sleep() {
+  if [ -z "${Y2S_SLEEP_FD:-}" ]; then
+    if [ -n "${Y2S_STATE:-}" ] && [ -p "$Y2S_STATE/sleep" ]; then
+      exec {Y2S_SLEEP_FD}<>"$Y2S_STATE/sleep"
+    else
+      exec {Y2S_SLEEP_FD}<> <(:)
+    fi
+  fi
+  read -rt "$1" -u "$Y2S_SLEEP_FD" _ || :
+}
 y2s_note() { printf '%s%s%s\n' "$Y2S_D" "$*" "$Y2S_0"; }
 y2s_warn() { printf '%swarning:%s %s\n' "$Y2S_Y" "$Y2S_0" "$*"; }
 y2s_die() { printf '%serror:%s %s\n' "$Y2S_R" "$Y2S_0" "$*" >&2; exit 2; }
@@ -287,79 +295,201 @@ y2s_files_share() {
   )
 }
 
-# Runs the bash in "$@" with CircleCI's no-output timeout: killed, with its whole process
-# group, once it has printed nothing for TIMEOUT seconds. Sets Y2S_STATUS and Y2S_TIMED_OUT.
-y2s_exec() {
-  local timeout=$1
-  shift
-  local log="$Y2S_STATE/output" flag="$Y2S_STATE/timed-out" out_fd tee_pid pid
-  local done="$Y2S_STATE/done.$RANDOM$RANDOM"
-  : >"$log"
-  rm -f "$flag"
-  exec {out_fd}> >(y2s_tee "$log")
-  tee_pid=$!
-  set -m
-  "$@" </dev/null >&"$out_fd" 2>&1 &
-  pid=$!
-  set +m
-  Y2S_CURRENT=$pid
-  (
-    # Hold no end of tee's pipe, or tee would wait for this watchdog to end.
-    exec {out_fd}>&-
-    last=-1 quiet=0
-    while y2s_sleep 1; do
-      # Once the command has been reaped its pid may belong to someone else: the done mark
-      # (or the state directory gone with the build) stops the watchdog before any signal.
-      { [ -e "$done" ] || [ ! -e "$log" ]; } && exit 0
-      kill -0 "$pid" 2>/dev/null || exit 0
-      size=$(wc -c <"$log")
-      if [ "$size" = "$last" ]; then quiet=$((quiet + 1)); else quiet=0 last=$size; fi
-      if [ "$quiet" -ge "$timeout" ]; then
-        : >"$flag"
+# The pipes of a build, made once (mkfifo is the only process they cost): $Y2S_PIPE carries a
+# foreground command's output to the `cat` that copies it to the build's output, and tells the
+# warden by its modification time when the command last printed; $Y2S_STATE/sleep is never
+# written, so a read with a timeout on it is a sleep without a process; $Y2S_STATE/control
+# carries the build's messages to the warden.
+y2s_pipes() {
+  [ -n "${Y2S_PIPE:-}" ] || Y2S_PIPE=$Y2S_STATE/pipe.0
+  [ -p "$Y2S_PIPE" ] && [ -p "$Y2S_STATE/sleep" ] && return 0
+  mkfifo -- "$Y2S_PIPE" "$Y2S_STATE/sleep" "$Y2S_STATE/control" 2>/dev/null ||
+    [ -p "$Y2S_PIPE" ] || y2s_die "cannot make the build's pipes in $Y2S_STATE"
+}
+
+# A new output pipe, when something a command left running still holds the old one.
+y2s_new_pipe() {
+  local n=${Y2S_PIPE##*.}
+  Y2S_PIPE=$Y2S_STATE/pipe.$((n + 1))
+  mkfifo -- "$Y2S_PIPE" || y2s_die "cannot make a pipe in $Y2S_STATE"
+}
+
+# y2s_warden: the build's no-output watchdog, one subshell for the whole build (build.sh's, or
+# the Makefile's watcher) that starts no process and writes no data. The build tells it on the
+# pipe $Y2S_STATE/control when a command starts ("PID COPIER TIMEOUT ID OUTPUT", COPIER `-`
+# for none) and ends (an empty line); between messages it wakes each second, marks the time (an
+# empty file it truncates) and compares the time of the command's output with the previous mark
+# (`-nt`: a named pipe's or a file's modification time moves with every write). After TIMEOUT
+# silent seconds it marks $Y2S_STATE/timed-out.ID and kills the command's process group (TERM,
+# KILL 2 s later). When the command has ended but the copy of its output still runs two seconds
+# later, something the command left running holds the pipe: the warden ends the copy.
+# It runs while process $Y2S_WARDEN_OF does and the state directory is there.
+y2s_warden() {
+  local ctl msg pid='' copier timeout id pipe quiet=0 ended=0 fresh=0 swap
+  local old="$Y2S_STATE/mark.a" new="$Y2S_STATE/mark.b"
+  exec {ctl}<>"$Y2S_STATE/control" || return
+  while [ -d "$Y2S_STATE" ] && kill -0 "$Y2S_WARDEN_OF" 2>/dev/null; do
+    # A message costs the build nothing but this read: the work waits for the next second.
+    # (A read that times out empties its variable, hence msg.)
+    if IFS= read -r -t 1 -u "$ctl" msg; then
+      # PID COPIER TIMEOUT ID OUTPUT; OUTPUT, a path, may hold spaces.
+      pid=${msg%% *} msg=${msg#* } copier=${msg%% *} msg=${msg#* }
+      timeout=${msg%% *} msg=${msg#* } id=${msg%% *} pipe=${msg#* }
+      quiet=0 ended=0 fresh=1
+      continue
+    fi
+    : >"$new" 2>/dev/null || break
+    if [ -z "$pid" ] || [ $fresh = 1 ]; then
+      # No command, or its first second: counted from this mark.
+      fresh=0
+    elif ! kill -0 "$pid" 2>/dev/null; then
+      ended=$((ended + 1))
+      [ $ended != 2 ] || [ "$copier" = - ] || kill -TERM "$copier" 2>/dev/null
+    else
+      if [ "$old" -nt "$pipe" ]; then quiet=$((quiet + 1)); else quiet=0; fi
+      if [ $quiet -ge "$timeout" ]; then
+        : >"$Y2S_STATE/timed-out.$id"
         kill -TERM -- "-$pid" 2>/dev/null
         y2s_sleep 2
-        [ -e "$done" ] || kill -KILL -- "-$pid" 2>/dev/null
-        exit 0
+        kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null
+        quiet=0
       fi
-    done
-  ) &
+    fi
+    swap=$old old=$new new=$swap
+  done
+}
+
+# y2s_tell_warden [MESSAGE]: a line for the warden, while it runs (a pipe nobody reads would
+# fill up and block the build).
+y2s_tell_warden() {
+  [ -n "${Y2S_WARDEN:-}" ] && kill -0 "$Y2S_WARDEN" 2>/dev/null || return 0
+  [ -n "${Y2S_CONTROL_FD:-}" ] || exec {Y2S_CONTROL_FD}<>"$Y2S_STATE/control"
+  printf '%s\n' "$*" >&"$Y2S_CONTROL_FD"
+}
+
+# Opens the runtime's own descriptors (the sleep and control pipes), so that what it starts can
+# be given them closed.
+y2s_own_fds() {
+  y2s_sleep 0
+  [ -n "${Y2S_CONTROL_FD:-}" ] || exec {Y2S_CONTROL_FD}<>"$Y2S_STATE/control"
+}
+
+# Starts the warden for the build run by this process; Y2S_WARDEN is its pid.
+y2s_start_warden() {
+  y2s_pipes
+  y2s_sleep 0
+  Y2S_WARDEN_OF=$BASHPID y2s_warden </dev/null >/dev/null 2>&1 &
+  Y2S_WARDEN=$!
+  # Out of the job table: bash reaps it unannounced when it is killed.
+  disown "$Y2S_WARDEN"
+}
+
+# y2s_foreground TIMEOUT PRELUDE CMD: CMD in a fresh bash after PRELUDE (BASH_ENV), in its own
+# process group, under the warden's no-output timeout; sets Y2S_STATUS and Y2S_TIMED_OUT. Its
+# output (stdout and stderr) goes straight to the build's when that is a file, whose
+# modification time the warden reads (through /proc); otherwise (a terminal, whose clock moves
+# only every 8 s, an anonymous pipe, whose clock does not move, or no /proc) and when values
+# are masked, through the named pipe $Y2S_PIPE and y2s_copy. What the command leaves running in
+# its group is hung up on when it ends, as when CircleCI 1.0 closed the command's ssh session;
+# what survives that (nohup) runs on until the build ends.
+y2s_foreground() {
+  local timeout=$1 id=${Y2S_COUNT:-0} r w ro pid status=0 own='' watch=/proc/$BASHPID/fd/1
+  y2s_pipes
+  y2s_own_fds
+  # A caller without a build (the workflow's yml2sh-run): a warden for this command alone.
+  if [ -z "${Y2S_WARDEN:-}" ]; then
+    y2s_start_warden
+    own=$Y2S_WARDEN
+  fi
+  Y2S_COPIER=''
+  if [ -f "$watch" ] && [ ! -s "$Y2S_STATE/mask" ]; then
+    exec {w}>&1
+  else
+    watch=$Y2S_PIPE
+    # Open both ends here, so that neither open blocks, and hand each to the one that needs it.
+    exec {r}<>"$Y2S_PIPE"
+    exec {w}>"$Y2S_PIPE"
+    exec {ro}<"$Y2S_PIPE"
+    exec {r}<&-
+    y2s_copy <&"$ro" {ro}<&- {w}>&- {Y2S_SLEEP_FD}<&- {Y2S_CONTROL_FD}<&- &
+    Y2S_COPIER=$!
+    exec {ro}<&-
+  fi
+  set -m
+  # `--`: a command may start with `-` or `+`, which bash would read as options.
+  BASH_ENV=$2 bash --noprofile --norc -c -- "$3" </dev/null >&"$w" 2>&1 {w}>&- {Y2S_SLEEP_FD}<&- {Y2S_CONTROL_FD}<&- &
+  pid=$!
+  set +m
+  exec {w}>&-
+  Y2S_CURRENT=$pid
+  y2s_tell_warden "$pid" "${Y2S_COPIER:--}" "$timeout" "$id" "$watch"
   wait "$pid"
   Y2S_STATUS=$?
-  : >"$done"
+  kill -HUP -- "-$pid" 2>/dev/null
+  if [ -n "$Y2S_COPIER" ]; then
+    wait "$Y2S_COPIER"
+    status=$?
+  fi
+  y2s_tell_warden
+  Y2S_COPIER=''
+  # The copy was ended by the warden: the pipe stays with what holds it, the build takes another.
+  [ "$status" = 0 ] || y2s_new_pipe
+  y2s_survivors "$pid"
   Y2S_CURRENT=''
-  exec {out_fd}>&-
-  # Y2S_HANGUP=1 (the GitHub workflow, whose step ends only when its output closes): what the
-  # command left running is hung up on, as when 1.0's ssh session closed, and tee not waited for.
-  [ "${Y2S_HANGUP:-0}" = 0 ] || kill -HUP -- "-$pid" 2>/dev/null
-  # tee ends when the last writer closes; a process the command left running may hold the
-  # pipe open, so wait a moment for the output to drain but never hang on it.
-  local tries=0
-  while kill -0 "$tee_pid" 2>/dev/null && [ $tries -lt 20 ]; do
-    y2s_sleep 0.05
-    tries=$((tries + 1))
-  done
-  [ "${Y2S_HANGUP:-0}" = 0 ] || kill "$tee_pid" 2>/dev/null
+  if [ -n "$own" ]; then
+    kill -KILL "$own" 2>/dev/null
+    Y2S_WARDEN=''
+  fi
   Y2S_TIMED_OUT=0
-  if [ -e "$flag" ]; then
+  if [ -e "$Y2S_STATE/timed-out.$id" ]; then
     Y2S_TIMED_OUT=1
     Y2S_STATUS=124
   fi
 }
 
-# The command's output to the terminal and to LOG, with the values of --env-file masked as `***`
-# (line by line, so a line shows once it ends); plain tee when there is nothing to mask.
-y2s_tee() {
+# The copy of a command's output (standard input) to the build's, with the values of --env-file
+# masked as `***` (line by line, so a line shows once it ends); plain cat when there is nothing
+# to mask.
+y2s_copy() {
   local -a values=()
   [ ! -s "$Y2S_STATE/mask" ] || mapfile -t values <"$Y2S_STATE/mask"
-  [ ${#values[@]} -gt 0 ] || exec tee -a "$1"
+  [ ${#values[@]} -gt 0 ] || exec cat
   local line v
   while IFS= read -r line || [ -n "$line" ]; do
     for v in "${values[@]}"; do
       line=${line//"$v"/***}
     done
     printf '%s\n' "$line"
-  done | tee -a "$1"
+  done
 }
+
+# y2s_survivors PGID: what of the command's process group outlived the hang-up (nohup, or a
+# process ignoring SIGHUP) is stopped with the build, as CircleCI stopped the container.
+y2s_survivors() {
+  local tries=0
+  # Most commands leave nothing: one signal-free check, no process.
+  kill -0 -- "-$1" 2>/dev/null || return 0
+  # Processes hung up on take a moment to go; the dead ones wait for init to reap them.
+  until ! y2s_group_alive "$1"; do
+    tries=$((tries + 1))
+    if [ $tries -ge 5 ]; then
+      printf '%s\n' "$1" >>"$Y2S_STATE/background"
+      y2s_note "    (left running by the command: process group $1, stopped when the build ends)"
+      return 0
+    fi
+    y2s_sleep 0.02
+  done
+}
+
+# True when process group PGID has a member that is not a zombie.
+y2s_group_alive() {
+  local pgid stat
+  while read -r pgid stat; do
+    [ "$pgid" != "$1" ] || [ "${stat:0:1}" = Z ] || return 0
+  done < <(ps -A -o pgid= -o stat= 2>/dev/null)
+  return 1
+}
+
 
 # y2s_with_files CMD GLOB...: CMD with this node's share of the files matching the GLOBs (from
 # the build directory) appended; false when this node gets none, and the command is skipped.
@@ -427,20 +557,20 @@ y2s_prelude() {
 
 # y2s_background NAME PRELUDE CMD: starts CMD detached, in its own process group, after PRELUDE;
 # its output goes to $CIRCLE_ARTIFACTS/stdout_NAME_PID.txt, its pid to $Y2S_STATE/background.
+# False, with a message, when that file cannot be written (the command does not start).
 y2s_background() {
   local out="$CIRCLE_ARTIFACTS/stdout_${1}_$$.txt"
+  if ! { : >"$out"; } 2>/dev/null; then
+    printf '%s    cannot write its output to %s: not started%s\n' "$Y2S_R" "$out" "$Y2S_0"
+    return 1
+  fi
+  y2s_pipes
+  y2s_own_fds
   set -m
-  BASH_ENV=$2 nohup bash --noprofile --norc -c -- "$3" </dev/null >"$out" 2>&1 &
+  BASH_ENV=$2 nohup bash --noprofile --norc -c -- "$3" </dev/null >"$out" 2>&1 {Y2S_SLEEP_FD}<&- {Y2S_CONTROL_FD}<&- &
   echo $! >>"$Y2S_STATE/background"
   set +m
   y2s_note "    (started in the background, pid $!, output in $out)"
-}
-
-# y2s_foreground TIMEOUT PRELUDE CMD: CMD in a fresh bash after PRELUDE, under y2s_exec's
-# no-output watchdog (Y2S_STATUS, Y2S_TIMED_OUT).
-y2s_foreground() {
-  # `--`: a command may start with `-` or `+`, which bash would read as options.
-  y2s_exec "$1" env BASH_ENV="$2" bash --noprofile --norc -c -- "$3"
 }
 
 # y2s_run LINE [--timeout SECONDS] [--pwd DIR] [--env 'NAME="value"']... [--files GLOB]...
@@ -468,7 +598,9 @@ y2s_run() {
   Y2S_COUNT=$((Y2S_COUNT + 1))
   local id=$Y2S_COUNT
   local cmd title
-  cmd=$(cat)
+  # The text without a process; trailing newlines dropped as $(cat) would.
+  IFS= read -rd '' cmd || :
+  while [ "${cmd: -1}" = $'\n' ]; do cmd=${cmd%$'\n'}; done
   title=${cmd%%$'\n'*}
   title=${title//$Y2S_CONTROL/?}
   if [ "$Y2S_MODE" = list ]; then
@@ -511,7 +643,8 @@ y2s_run() {
   y2s_prelude "$dir" "${envs[@]}" >"$prelude"
   local start=$SECONDS
   if [ $background = 1 ]; then
-    y2s_background "$id" "$prelude" "$cmd"
+    y2s_background "$id" "$prelude" "$cmd" ||
+      y2s_record_failure "$line" "$title" "background: cannot write its output to \$CIRCLE_ARTIFACTS"
     return 0
   fi
   y2s_foreground "$timeout" "$prelude" "$cmd"
@@ -783,13 +916,21 @@ y2s_inferred() {
 }
 
 y2s_kill_background() {
-  local pid
+  local g pgid sess ours='' live=' '
   [ -f "$Y2S_STATE/background" ] || return 0
-  while read -r pid; do
-    # Only a group whose leader still runs: a number whose process is gone may be reused.
-    if [ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$pid" ]; then
-      kill -TERM -- "-$pid" 2>/dev/null
+  # The process groups alive in this build's session, its own: a group whose number is gone
+  # may be someone else's by now. (Without ps: every recorded group that still answers.)
+  read -r ours < <(ps -o sess= -p "$BASHPID" 2>/dev/null)
+  if [ -n "$ours" ]; then
+    while read -r pgid sess; do
+      [ "$sess" != "$ours" ] || live+="$pgid "
+    done < <(ps -A -o pgid= -o sess= 2>/dev/null)
+  fi
+  while read -r g; do
+    if [ -n "$ours" ]; then
+      case $live in *" $g "*) ;; *) continue ;; esac
     fi
+    kill -TERM -- "-$g" 2>/dev/null
   done <"$Y2S_STATE/background"
   rm -f "$Y2S_STATE/background"
 }
@@ -873,11 +1014,24 @@ NO_COLOR=1 turns colour off.
 USAGE
 }
 
+# An interrupted command: its process group and the copy of its output stopped.
+y2s_stop_current() {
+  [ -z "${Y2S_CURRENT:-}" ] || kill -TERM -- "-$Y2S_CURRENT" 2>/dev/null
+  if [ -n "${Y2S_COPIER:-}" ]; then
+    kill -KILL "$Y2S_COPIER" 2>/dev/null
+    # Its status, taken here, is not announced.
+    wait "$Y2S_COPIER" 2>/dev/null
+  fi
+  Y2S_CURRENT='' Y2S_COPIER=''
+}
+
+# The clean-up at the end of a build, by the process that owns it ($Y2S_OWNER): a subshell
+# signalled before it has dropped the build's traps (they are inherited until then) only exits.
 y2s_on_exit() {
   local status=$?
-  if [ -n "${Y2S_CURRENT:-}" ]; then
-    kill -TERM -- "-$Y2S_CURRENT" 2>/dev/null
-  fi
+  [ "${Y2S_OWNER:-}" = "$BASHPID" ] || exit "$status"
+  y2s_stop_current
+  [ -z "${Y2S_WARDEN:-}" ] || [ -n "${Y2S_MAKE_PID:-}" ] || kill -KILL "$Y2S_WARDEN" 2>/dev/null
   if [ -n "${Y2S_STATE:-}" ] && [ -d "$Y2S_STATE" ]; then
     y2s_kill_background
     y2s_remove_containers
@@ -888,6 +1042,7 @@ y2s_on_exit() {
 }
 
 y2s_interrupt() {
+  [ "${Y2S_OWNER:-}" = "$BASHPID" ] || exit 143
   trap - INT TERM
   printf '\n%sinterrupted%s\n' "$Y2S_R" "$Y2S_0" >&2
   exit 130
@@ -930,8 +1085,10 @@ y2s_main() {
   fi
 
   Y2S_STATE=$(mktemp -d "${TMPDIR:-/tmp}/yml2sh.XXXXXXX")
+  Y2S_OWNER=$BASHPID
   trap y2s_on_exit EXIT
   trap y2s_interrupt INT TERM
+  [ "$Y2S_MODE" != run ] || y2s_start_warden
   y2s_start || return 0
   y2s_plan
   y2s_deploy
@@ -1198,6 +1355,7 @@ y2s_make_save() {
     for name in $(compgen -v Y2S_); do
       case $name in
         Y2S_STATE | Y2S_MAKEFILE | Y2S_MAKE_PID | Y2S_CURRENT | Y2S_STATUS | Y2S_TIMED_OUT | Y2S_[BRGYD0]) continue ;;
+        Y2S_COPIER | Y2S_SLEEP_FD | Y2S_CONTROL_FD | Y2S_OWNER | Y2S_WARDEN_OF) continue ;;
       esac
       case $arrays in *" $name "*) continue ;; esac
       printf '%s=%q\n' "$name" "${!name-}"
@@ -1246,6 +1404,7 @@ y2s_make_entry() {
   [ -z "$Y2S_STORE" ] || [ -z "$Y2S_ENV_FROM" ] || y2s_load_env_file "$Y2S_ENV_FROM" quiet
   Y2S_ENV_FILE=$Y2S_STATE/environment
   export Y2S_ENV_FILE
+  Y2S_OWNER=$BASHPID
   trap y2s_make_interrupt INT TERM
   if [ -n "$text" ]; then
     "$fn" "$@" < <(y2s_make_text "$text")
@@ -1258,23 +1417,26 @@ y2s_make_entry() {
 }
 
 y2s_make_interrupt() {
+  [ "${Y2S_OWNER:-}" = "$BASHPID" ] || exit 143
   trap - INT TERM
-  [ -z "${Y2S_CURRENT:-}" ] || kill -TERM -- "-$Y2S_CURRENT" 2>/dev/null
+  y2s_stop_current
   y2s_interrupt
 }
 
-# make's first line: a watcher that cleans up as build.sh's EXIT trap does if make stops early
-# (interrupted, or a line failed), then the start of the build.
+# make's first line: a watcher, the build's warden (y2s_warden), which cleans up as build.sh's
+# EXIT trap does if make stops early (interrupted, or a line failed), then the start of the build.
 y2s_make_start() {
   if [ -n "${Y2S_MAKE_PID:-}" ] && kill -0 "$Y2S_MAKE_PID" 2>/dev/null; then
+    y2s_pipes
     set -m
     (
       trap '' INT HUP
-      while [ -d "$Y2S_STATE" ] && kill -0 "$Y2S_MAKE_PID" 2>/dev/null; do
-        y2s_sleep 1
-      done
+      # The build's warden while make runs (every recipe line's command), then its clean-up.
+      Y2S_WARDEN_OF=$Y2S_MAKE_PID y2s_warden
+      Y2S_OWNER=$BASHPID
       y2s_on_exit
     ) </dev/null >/dev/null 2>&1 &
+    Y2S_WARDEN=$!
     printf '%s\n' "$!" >"$Y2S_STATE/watcher"
     set +m
   fi

@@ -352,6 +352,8 @@ mod tests {
                 .iter()
                 .any(|a| body.contains(a.as_str()))
                 || body.contains(&format!("local {var}"))
+                // `exec {NAME}<>file` assigns NAME the descriptor it opens.
+                || body.contains(&format!("exec {{{var}}}<"))
                 || body.contains(&format!("-v {var}"));
             assert!(
                 assigned || named.contains(&var),
