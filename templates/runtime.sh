@@ -7,7 +7,7 @@
 #
 # The contract: the names this file uses without defining them (src/emit/runtime.rs checks it).
 #   set by the data block (templates/build-data.sh.j2):
-#     Y2S_SOURCE Y2S_BUILD_SUBDIR Y2S_PHASES Y2S_BRANCHES_ONLY Y2S_BRANCHES_IGNORE
+#     Y2S_SOURCE Y2S_BUILD_SUBDIR Y2S_NODE_TOTAL Y2S_PHASES Y2S_BRANCHES_ONLY Y2S_BRANCHES_IGNORE
 #     Y2S_ARTIFACT_PATHS Y2S_NEEDS_DOCKER Y2S_NEEDS_CONTAINERS Y2S_SERVICE_NAMES
 #     Y2S_DEPLOYMENT_NAMES Y2S_DEPLOYMENT_SECRETS y2s_pick_deployment
 #   defined by the driver (build.sh.j2; the Makefile's runtime defines y2s_deployment_N only):
@@ -16,7 +16,7 @@
 # ---------------------------------------------------------------------------------------------
 
 # The data block's settings, declared (not set) so that bash and shellcheck know them.
-declare -g Y2S_SOURCE Y2S_BUILD_SUBDIR Y2S_PHASES Y2S_NEEDS_DOCKER Y2S_NEEDS_CONTAINERS Y2S_SERVICE_NAMES
+declare -g Y2S_SOURCE Y2S_BUILD_SUBDIR Y2S_NODE_TOTAL Y2S_PHASES Y2S_NEEDS_DOCKER Y2S_NEEDS_CONTAINERS Y2S_SERVICE_NAMES
 declare -ga Y2S_BRANCHES_ONLY Y2S_BRANCHES_IGNORE Y2S_ARTIFACT_PATHS Y2S_DEPLOYMENT_NAMES Y2S_DEPLOYMENT_SECRETS
 
 y2s_color() {
