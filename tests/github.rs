@@ -556,6 +556,20 @@ fn several_nodes_deploy_in_a_job_of_their_own_that_says_so() {
     let (_, t) = step_running(steps(&wf, "build"), "make test");
     assert!(str_of(t, "if").contains("matrix.node == 0"), "node 0 only");
     assert!(step_running(steps(&wf, "deploy"), "./deploy.sh \"$API_TOKEN\"").0 > 0);
+    // `files`: this node's share, dealt round-robin; a node with none skips the command.
+    let text = "test:\n  override:\n    - rspec:\n        parallel: true\n        files:\n          - spec/**/*_spec.rb\n";
+    let wf = workflow(text, 2);
+    let (_, s) = step_running(steps(&wf, "build"), "rspec \"${share[@]}\"");
+    let run = str_of(s, "run");
+    assert!(run.contains("files=(spec/**/*_spec.rb)"), "{run}");
+    assert!(
+        run.contains("if [ ${#share[@]} -eq 0 ]; then exit 0; fi"),
+        "{run}"
+    );
+    assert!(
+        !str_of(s, "if").contains("matrix.node == 0"),
+        "parallel: true runs everywhere"
+    );
 }
 
 #[test]
@@ -887,4 +901,25 @@ fn readme_shows_the_example_workflow() {
     let body = &block[block.find("```yaml\n").unwrap() + 8..];
     let body = &body[..body.find("```").unwrap()];
     assert_eq!(body, out, "README's example workflow is stale");
+}
+
+/// The variable analysis is lowering's: `yml2sh check` reports what the workflow needs.
+#[test]
+fn check_reports_secrets_missing_variables_and_languages() {
+    let text = "machine:
+  python:
+    version: 2.7.12
+test:
+  override:
+    - echo $CIRCLE_BUILD_IMAGE $API_KEY $GITHUB_TOKEN
+";
+    let source = Source::new("circle.yml", text.to_string());
+    let diags = yml2sh::check(&source, &yml2sh::Options::default());
+    let codes: Vec<Code> = diags.iter().map(|d| d.code).collect();
+    for code in [Code::Secrets, Code::NoEquivalent, Code::UnsupportedLanguage] {
+        assert!(codes.contains(&code), "{code} missing from {codes:?}");
+    }
+    // And lowering alone (`-f ir`) sees them too.
+    let (_, d) = yml2sh::lower(&source, &yml2sh::Options::default()).unwrap();
+    assert!(d.iter().any(|d| d.code == Code::Secrets));
 }

@@ -795,6 +795,8 @@ impl<'a> Builder<'a> {
                 lines.push(format!("files=({})", globs.join(" ")));
                 lines.push("share=()".into());
                 lines.push("for i in \"${!files[@]}\"; do if ((i % CIRCLE_NODE_TOTAL == CIRCLE_NODE_INDEX)); then share+=(\"${files[i]}\"); fi; done".into());
+                // A node with no files skips the command (without files it would run them all).
+                lines.push("if [ ${#share[@]} -eq 0 ]; then exit 0; fi".into());
                 code.push_str(" \"${share[@]}\"");
             } else {
                 code.push(' ');
