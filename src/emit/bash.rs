@@ -8,6 +8,7 @@ use super::runtime::{build_data, builtin_calls, environment_file, phase_call, ru
 use crate::ir::{Command, Ir, PhaseKind, Step};
 
 pub(crate) const TEMPLATE: &str = include_str!("../../templates/build.sh.j2");
+pub(crate) const TEMPLATE_NAME: &str = "build.sh.j2";
 
 /// A `y2s_run` call (emit/runtime.rs) with its text as a heredoc.
 #[derive(Serialize)]
@@ -148,7 +149,5 @@ pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<String, mini
         teardown: ir.teardown.iter().map(command_view).collect(),
         teardown_call: phase_call(PhaseKind::Teardown),
     };
-    let mut env = super::environment();
-    env.add_template("build.sh.j2", TEMPLATE)?;
-    env.get_template("build.sh.j2")?.render(view)
+    super::template(TEMPLATE_NAME)?.render(view)
 }

@@ -12,6 +12,7 @@ use super::runtime::{build_data, builtin_calls, environment_file, phase_call, ru
 use crate::ir::{Command, Deployment, Ir, OnFailure, PhaseKind, Step};
 
 pub(crate) const TEMPLATE: &str = include_str!("../../templates/Makefile.j2");
+pub(crate) const TEMPLATE_NAME: &str = "Makefile.j2";
 
 /// One recipe line: `bash runtime.sh [--text TAG] WORD...`, with text block TAG (a command's
 /// text, verbatim) shown just above it in the Makefile.
@@ -319,7 +320,5 @@ pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<String, mini
         deployments,
         teardown,
     };
-    let mut env = super::environment();
-    env.add_template("Makefile.j2", TEMPLATE)?;
-    env.get_template("Makefile.j2")?.render(view)
+    super::template(TEMPLATE_NAME)?.render(view)
 }

@@ -141,14 +141,51 @@ pub(crate) fn environment() -> Environment<'static> {
     env.add_filter("block", |s: &str, indent: usize| {
         safe(escape::yaml_block(s, indent))
     });
-    env.add_template(github::TEMPLATE_NAME, github::TEMPLATE)
-        .expect("the embedded workflow template parses (a test renders it)");
     env
+}
+
+/// The embedded templates, by name.
+const TEMPLATES: [(&str, &str); 4] = [
+    (github::TEMPLATE_NAME, github::TEMPLATE),
+    (bash::TEMPLATE_NAME, bash::TEMPLATE),
+    (make::TEMPLATE_NAME, make::TEMPLATE),
+    (runtime::DATA_TEMPLATE_NAME, runtime::DATA_TEMPLATE),
+];
+
+/// A template of [`TEMPLATES`], compiled the first time a back-end asks for it and only then
+/// (building the filters and parsing a template is most of a small compilation's cost), once
+/// per process: `yml2sh -f bash` never parses the workflow template.
+pub(crate) fn template(name: &str) -> Result<minijinja::Template<'static, 'static>, Error> {
+    static ENVS: [std::sync::OnceLock<Result<Environment<'static>, Error>>; TEMPLATES.len()] =
+        [const { std::sync::OnceLock::new() }; TEMPLATES.len()];
+    let Some(i) = TEMPLATES.iter().position(|(n, _)| *n == name) else {
+        return Err(Error::new(
+            ErrorKind::TemplateNotFound,
+            format!("no embedded template {name}"),
+        ));
+    };
+    let env = ENVS[i].get_or_init(|| {
+        let mut env = environment();
+        env.add_template(TEMPLATES[i].0, TEMPLATES[i].1)?;
+        Ok(env)
+    });
+    match env {
+        Ok(env) => env.get_template(name),
+        Err(e) => Err(Error::new(e.kind(), e.to_string())),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_embedded_template_compiles() {
+        for (name, _) in TEMPLATES {
+            assert!(template(name).is_ok(), "{name}");
+        }
+        assert!(template("nope.j2").is_err());
+    }
 
     #[test]
     fn unquoted_data_is_refused() {

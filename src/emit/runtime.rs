@@ -11,7 +11,8 @@ use crate::ir::{Command, Ir, OnFailure, Pattern, PhaseKind, Step};
 /// The runtime every generated script carries: our own bash, not user data.
 pub(crate) const RUNTIME: &str = include_str!("../../templates/runtime.sh");
 /// The build's data and deployment choice, which build.sh and the Makefile both give the runtime.
-const DATA_TEMPLATE: &str = include_str!("../../templates/build-data.sh.j2");
+pub(crate) const DATA_TEMPLATE: &str = include_str!("../../templates/build-data.sh.j2");
+pub(crate) const DATA_TEMPLATE_NAME: &str = "build-data.sh.j2";
 
 /// `y2s_run LINE ARGS...` with the command's text on standard input.
 pub(crate) struct RunCall {
@@ -289,9 +290,7 @@ pub(crate) fn build_data(ir: &Ir, nodes: u32) -> Result<String, minijinja::Error
             })
             .collect(),
     };
-    let mut env = super::environment();
-    env.add_template("build-data.sh.j2", DATA_TEMPLATE)?;
-    let text = env.get_template("build-data.sh.j2")?.render(view)?;
+    let text = super::template(DATA_TEMPLATE_NAME)?.render(view)?;
     Ok(text.trim_end_matches('\n').to_string())
 }
 

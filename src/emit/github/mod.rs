@@ -78,8 +78,7 @@ pub(crate) fn emit(
         on: triggers::on(ir),
         jobs: jobs::jobs(ir, options),
     };
-    let env = super::environment();
-    let template = env.get_template(TEMPLATE_NAME)?;
+    let template = super::template(TEMPLATE_NAME)?;
     template.render(&view)
 }
 
