@@ -1330,40 +1330,66 @@ y2s_deploy() {
 # the phase, the command count) is saved under $Y2S_STATE after each call, restored before the next.
 # ---------------------------------------------------------------------------------------------
 
-# Prints text block ID of the Makefile: its lines `#ID| text`, verbatim after the prefix and one
-# space. make ignores comment lines whatever they hold, so the text reaches bash byte for byte.
-y2s_make_text() {
-  local prefix="#$1|" line
+# Writes every text block of the Makefile to $Y2S_STATE/text/ID, once per build (one pass over
+# the file): block ID is its lines `#ID| text`, verbatim after the prefix and one space. make
+# ignores comment lines whatever they hold, so the text reaches bash byte for byte; each recipe
+# line then reads its own block, never the whole Makefile.
+y2s_make_split() {
+  local line id='' fd='' dir="$Y2S_STATE/text"
+  mkdir -- "$dir" || y2s_die "cannot write in $Y2S_STATE"
   while IFS= read -r line || [ -n "$line" ]; do
     case $line in
-      "$prefix"*)
-        line=${line#"$prefix"}
-        printf '%s\n' "${line# }"
+      \#[0-9]*\|*)
+        line=${line#\#}
+        if [ "${line%%|*}" != "$id" ]; then
+          [ -z "$fd" ] || exec {fd}>&-
+          id=${line%%|*}
+          exec {fd}>>"$dir/$id"
+        fi
+        line=${line#*|}
+        printf '%s\n' "${line# }" >&"$fd"
         ;;
     esac
   done <"$Y2S_MAKEFILE"
+  [ -z "$fd" ] || exec {fd}>&-
+}
+
+# The last context a recipe line saved: context.N for the highest N, found by doubling and
+# halving (a few tests, whatever the number of lines so far).
+y2s_make_latest() {
+  local lo=0 hi=1 mid
+  while [ -e "$Y2S_STATE/context.$hi" ]; do
+    lo=$hi hi=$((hi * 2))
+  done
+  while [ $((hi - lo)) -gt 1 ]; do
+    mid=$(((lo + hi) / 2))
+    if [ -e "$Y2S_STATE/context.$mid" ]; then lo=$mid; else hi=$mid; fi
+  done
+  Y2S_CONTEXT=$lo
 }
 
 # Saves what the next call needs: the scalar Y2S_ variables but the per-process ones (arrays come
-# with the runtime file) and CircleCI's exported variables.
+# with the runtime file) and CircleCI's exported variables, to a new file (rewriting a file in
+# place costs a flush on some file systems), without starting a process.
 y2s_make_save() {
-  local name arrays=' '
-  for name in $(compgen -A arrayvar); do
-    arrays+="$name "
-  done
+  local name
   {
-    for name in $(compgen -v Y2S_); do
+    for name in "${!Y2S_@}"; do
       case $name in
         Y2S_STATE | Y2S_MAKEFILE | Y2S_MAKE_PID | Y2S_CURRENT | Y2S_STATUS | Y2S_TIMED_OUT | Y2S_[BRGYD0]) continue ;;
-        Y2S_COPIER | Y2S_SLEEP_FD | Y2S_CONTROL_FD | Y2S_OWNER | Y2S_WARDEN_OF) continue ;;
+        Y2S_COPIER | Y2S_SLEEP_FD | Y2S_CONTROL_FD | Y2S_OWNER | Y2S_WARDEN_OF | Y2S_CONTEXT) continue ;;
       esac
-      case $arrays in *" $name "*) continue ;; esac
-      printf '%s=%q\n' "$name" "${!name-}"
+      # Declared and never set (an empty array is one) or an array: nothing to carry.
+      [ -n "${!name+set}" ] || continue
+      case ${!name@a} in *a* | *A*) continue ;; esac
+      printf '%s=%q\n' "$name" "${!name}"
     done
-    for name in $(compgen -e); do
+    for name in "${!CI@}"; do
+      [ -n "${!name+set}" ] || continue
+      case ${!name@a} in *x*) ;; *) continue ;; esac
       case $name in CI | CI_* | CIRCLE*) printf 'export %s=%q\n' "$name" "${!name}" ;; esac
     done
-  } >"$Y2S_STATE/context"
+  } >"$Y2S_STATE/context.$((Y2S_CONTEXT + 1))"
 }
 
 # One recipe line: y2s_make_entry [--text ID] FUNCTION ARG..., with Y2S_STATE, Y2S_MAKEFILE and
@@ -1394,9 +1420,10 @@ y2s_make_entry() {
   if [ -e "$Y2S_STATE/skipped" ] && [ "$fn" != y2s_make_finish ]; then
     return 0
   fi
-  if [ -f "$Y2S_STATE/context" ]; then
+  y2s_make_latest
+  if [ "$Y2S_CONTEXT" != 0 ]; then
     # shellcheck source=/dev/null # written by y2s_make_save
-    . "$Y2S_STATE/context"
+    . "$Y2S_STATE/context.$Y2S_CONTEXT"
   fi
   # Once y2s_start has chosen the build's home (and kept the user's store) every line enters it.
   [ -z "$Y2S_STORE" ] || y2s_enter_home
@@ -1407,7 +1434,7 @@ y2s_make_entry() {
   Y2S_OWNER=$BASHPID
   trap y2s_make_interrupt INT TERM
   if [ -n "$text" ]; then
-    "$fn" "$@" < <(y2s_make_text "$text")
+    "$fn" "$@" <"$Y2S_STATE/text/$text"
   else
     "$fn" "$@" </dev/null
   fi
@@ -1440,6 +1467,7 @@ y2s_make_start() {
     printf '%s\n' "$!" >"$Y2S_STATE/watcher"
     set +m
   fi
+  y2s_make_split
   y2s_start || : >"$Y2S_STATE/skipped"
 }
 

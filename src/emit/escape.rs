@@ -160,7 +160,7 @@ pub fn make_comment(s: &str) -> String {
 }
 
 /// Text embedded in a Makefile as comment lines `#TAG| line` that the runtime reads back
-/// (`y2s_make_text`): make ignores comments, so every byte survives, `$`, tabs, `endef` and
+/// (`y2s_make_split`): make ignores comments, so every byte survives, `$`, tabs, `endef` and
 /// backslash-newlines included, which a `define` body would not keep. The caller leaves an
 /// empty line after it: a last line ending in `\` continues a make comment, and then swallows
 /// only that empty line.
