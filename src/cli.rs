@@ -115,6 +115,9 @@ impl Command {
 
 #[derive(Args, Debug)]
 struct CheckArgs {
+    /// Also run shellcheck (when it is on PATH) over every command, located in the circle.yml.
+    #[arg(long)]
+    shellcheck: bool,
     /// The files to check (`-` for standard input); default: ./circle.yml, else ./circle.yaml.
     files: Vec<PathBuf>,
 }
@@ -287,6 +290,10 @@ fn check(args: &CheckArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
     } else {
         args.files.clone()
     };
+    let shellcheck = args.shellcheck && crate::shellcheck::available();
+    if args.shellcheck && !shellcheck {
+        eprintln!("note: shellcheck is not on PATH; --shellcheck checks nothing");
+    }
     let mut checked: Vec<(Source, Vec<Diagnostic>)> = vec![];
     for path in &paths {
         let (source, diags) = match read_source(path) {
@@ -295,7 +302,7 @@ fn check(args: &CheckArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
                     lower: infer.options(path, false),
                     ..Options::default()
                 };
-                let diags = crate::check(&source, &options);
+                let diags = crate::check_with(&source, &options, shellcheck);
                 (source, diags)
             }
             Err(e) => {

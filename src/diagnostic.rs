@@ -319,6 +319,9 @@ codes! {
     NoEquivalent = "no-equivalent",
         "CircleCI variables the config reads that GitHub Actions has no equivalent for",
         "set the variables in the workflow's `env:`";
+    Shellcheck = "shellcheck",
+        "a finding of shellcheck on a command (`yml2sh check --shellcheck`)",
+        "follow the link to shellcheck's wiki; the command ran as written on CircleCI";
     HostChange = "host-change",
         "a command that changes the machine it runs on (sudo, packages, /etc, ~/.circlerc)",
         "CircleCI ran builds in a throwaway container; run build.sh in a container or VM to keep this machine as it is";

@@ -10,6 +10,7 @@ pub mod lower;
 pub mod output;
 pub mod parse;
 pub mod render;
+pub mod shellcheck;
 pub mod source;
 
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Severity};
@@ -61,6 +62,11 @@ pub fn compile(source: &Source, options: &Options) -> Result<Output, Diagnostics
 /// What `yml2sh check` reports: every diagnostic lowering and any back-end would give, and
 /// notes on commands that change the host, without writing anything.
 pub fn check(source: &Source, options: &Options) -> Diagnostics {
+    check_with(source, options, false)
+}
+
+/// [`check`], and with `shellcheck` the findings of `shellcheck` on every command, located.
+pub fn check_with(source: &Source, options: &Options, shellcheck: bool) -> Diagnostics {
     let mut options = options.clone();
     options.lower.host_changes = true;
     // An untested deployment is a warning here: only writing the workflow refuses it.
@@ -69,6 +75,9 @@ pub fn check(source: &Source, options: &Options) -> Diagnostics {
         Ok(done) => done,
         Err(diags) => return diags,
     };
+    if shellcheck {
+        shellcheck::run(source, &ir, &mut diags);
+    }
     for target in [Target::Bash, Target::Make, Target::Github] {
         let mut emitted = Diagnostics::default();
         emit::emit(&ir, target, &options.emit, &mut emitted);

@@ -633,3 +633,68 @@ fn bash_n(text: &str) -> Option<i32> {
         .unwrap();
     child.wait().unwrap().code()
 }
+
+#[test]
+fn shellcheck_findings_point_into_the_circle_yml() {
+    assert!(
+        Command::new("shellcheck").arg("--version").output().is_ok(),
+        "shellcheck is installed (.ci/run installs it)"
+    );
+    let dir = scratch("shellcheck");
+    std::fs::write(
+        dir.join("circle.yml"),
+        "machine:\n  environment:\n    greeting: hello\ntest:\n  override:\n    - |\n      echo \"$greeting\"\n      for f in $(ls *.txt); do cat $f; done\n    - echo \"$undefined_here\"\n",
+    )
+    .unwrap();
+    let plain = yml2sh(&dir, &["check", "--message-format", "json", "circle.yml"]);
+    let v: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
+    assert!(
+        !v.as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["code"] == "shellcheck"),
+        "off by default"
+    );
+    let out = yml2sh(
+        &dir,
+        &[
+            "check",
+            "--shellcheck",
+            "--message-format",
+            "json",
+            "circle.yml",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found: Vec<(String, u64, u64, u64)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "shellcheck")
+        .map(|d| {
+            (
+                d["label"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap(),
+                d["column"].as_u64().unwrap(),
+                d["end_column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // `$f` on the second line of the block scalar: line 8, columns 36..38.
+    assert!(found.contains(&("SC2086".into(), 8, 36, 38)), "{found:?}");
+    assert!(
+        found
+            .iter()
+            .any(|(c, l, col, _)| c == "SC2045" && *l == 8 && *col == 16),
+        "{found:?}"
+    );
+    // `greeting` comes from machine.environment: shellcheck is told, so it is not unassigned;
+    // `undefined_here` is.
+    assert!(
+        !found.iter().any(|(c, l, ..)| c == "SC2154" && *l == 7),
+        "{found:?}"
+    );
+    assert!(found.contains(&("SC2154".into(), 9, 13, 28)), "{found:?}");
+    let human = yml2sh(&dir, &["check", "--shellcheck", "circle.yml"]);
+    assert!(stdout(&human).contains("https://www.shellcheck.net/wiki/SC2086"));
+}

@@ -10,6 +10,8 @@ use yml2sh::{render, Code};
 const ELSEWHERE: &[Code] = &[
     Code::Io,
     Code::TooLarge,
+    // Only with `check --shellcheck`: tests/check.rs.
+    Code::Shellcheck,
     Code::Inference,
     Code::InferredTests,
 ];
