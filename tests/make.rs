@@ -99,6 +99,11 @@ impl Scratch {
         text
     }
 
+    /// The trace written so far, left in place.
+    fn take_trace_peek(&self) -> String {
+        std::fs::read_to_string(self.base.join("trace")).unwrap_or_default()
+    }
+
     /// Whatever the build left in TMPDIR that is not CircleCI's artifact/report folders.
     fn leftovers(&self) -> Vec<String> {
         std::fs::read_dir(self.base.join("tmp"))
@@ -498,6 +503,94 @@ fn every_target_is_phony() {
                     "{fixture}: `{target}` is not .PHONY"
                 );
             }
+        }
+    }
+}
+
+/// Processes a command starts with `&` (issue 11 item 4): hung up on when the command ends, a
+/// `nohup` survivor stopped when the build ends, and neither holding the build's output open
+/// (the captured output ends with the build), for build.sh and the Makefile, after a green
+/// build, a failed one, SIGINT (Ctrl-C: the whole process group) and SIGTERM.
+#[test]
+fn what_a_command_starts_with_ampersand_never_outlives_the_build() {
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    let yaml = |last: &str| {
+        format!(
+            "test:\n  override:\n    - sleep 300 & echo $! > hup.pid\n    - nohup sleep 301 & echo $! > nohup.pid\n    - {last}\n"
+        )
+    };
+    let alive = |pid: &str| {
+        std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).is_ok_and(|s| {
+            !s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        })
+    };
+    for (ending, last) in [
+        ("green", "echo done >> \"$TRACE\""),
+        ("failed", "echo done >> \"$TRACE\"; false"),
+        ("sigint", "echo done >> \"$TRACE\"; sleep 30"),
+        ("sigterm", "echo done >> \"$TRACE\"; sleep 30"),
+    ] {
+        for target in [Target::Bash, Target::Make] {
+            let name = format!("amp-{ending}-{target:?}");
+            let source = yml2sh::Source::new("amp.yml", yaml(last));
+            let text = yml2sh::compile(&source, &common::options(target))
+                .unwrap()
+                .text;
+            let scratch = Scratch::new(&name, &text);
+            let mut cmd = if target == Target::Make {
+                let mut c = Command::new("make");
+                c.arg("-f").arg(scratch.base.join("Makefile"));
+                c
+            } else {
+                let mut c = Command::new("bash");
+                c.arg(scratch.base.join("Makefile"));
+                c
+            };
+            cmd.current_dir(&scratch.repo)
+                .env("TRACE", scratch.base.join("trace"))
+                .env("HOME", scratch.base.join("home"))
+                .env("XDG_CACHE_HOME", scratch.base.join("home/.cache"))
+                .env("TMPDIR", scratch.base.join("tmp"))
+                .env("NO_COLOR", "1")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                // Its own process group, as a terminal's job: Ctrl-C signals the whole group.
+                .process_group(0);
+            common::scrub_env(&mut cmd);
+            let child = cmd.spawn().unwrap();
+            let pid = child.id();
+            if ending.starts_with("sig") {
+                let started = (0..200).any(|_| {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    scratch.take_trace_peek().contains("done")
+                });
+                assert!(started, "{name}: the build did not start");
+                let signal = if ending == "sigint" { "-INT" } else { "-TERM" };
+                let _ = Command::new("kill")
+                    .args([signal, "--", &format!("-{pid}")])
+                    .status();
+            }
+            // Returns only once nothing holds the build's output open.
+            let out = child.wait_with_output().unwrap();
+            let log = String::from_utf8_lossy(&out.stdout);
+            for file in ["hup.pid", "nohup.pid"] {
+                let p = std::fs::read_to_string(scratch.repo.join(file))
+                    .unwrap_or_else(|_| panic!("{name}: no {file}; output:\n{log}"));
+                let gone = (0..30).any(|_| {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    !alive(&p)
+                });
+                assert!(gone, "{name}: `{file}` process outlived the build:\n{log}");
+            }
+            let clean = (0..30).any(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                scratch.leftovers().is_empty()
+            });
+            assert!(clean, "{name}: left in TMPDIR: {:?}", scratch.leftovers());
         }
     }
 }
