@@ -19,6 +19,15 @@
 declare -g Y2S_SOURCE Y2S_BUILD_SUBDIR Y2S_NODE_TOTAL Y2S_PHASES Y2S_NEEDS_DOCKER Y2S_NEEDS_CONTAINERS Y2S_SERVICE_NAMES
 declare -ga Y2S_BRANCHES_ONLY Y2S_BRANCHES_IGNORE Y2S_ARTIFACT_PATHS Y2S_DEPLOYMENT_NAMES Y2S_DEPLOYMENT_SECRETS
 
+# y2s_check_bash MAJOR MINOR: the runtime needs bash 4.4 or newer (macOS ships 3.2).
+y2s_check_bash() {
+  if [ "$1" -lt 4 ] || { [ "$1" = 4 ] && [ "$2" -lt 4 ]; }; then
+    printf 'error: this build needs bash 4.4 or newer; this is bash %s.%s (on macOS: brew install bash)\n' "$1" "$2" >&2
+    exit 2
+  fi
+}
+y2s_check_bash "${BASH_VERSINFO[0]}" "${BASH_VERSINFO[1]}"
+
 y2s_color() {
   if [ -t 1 ] && [ -z "${NO_COLOR:-}" ] && [ "${TERM:-}" != dumb ]; then
     Y2S_B=$'\033[1m' Y2S_R=$'\033[31m' Y2S_G=$'\033[32m' Y2S_Y=$'\033[33m' Y2S_D=$'\033[2m' Y2S_0=$'\033[0m'
@@ -1084,7 +1093,10 @@ y2s_main() {
     return 0
   fi
 
-  Y2S_STATE=$(mktemp -d "${TMPDIR:-/tmp}/yml2sh.XXXXXXX")
+  # Checked: a failed mktemp must never leave the state path empty (files would go to /).
+  if ! Y2S_STATE=$(mktemp -d "${TMPDIR:-/tmp}/yml2sh.XXXXXXX" 2>/dev/null) || [ ! -d "$Y2S_STATE" ]; then
+    y2s_die "cannot create a temporary directory in ${TMPDIR:-/tmp} (TMPDIR): is it a writable directory?"
+  fi
   Y2S_OWNER=$BASHPID
   trap y2s_on_exit EXIT
   trap y2s_interrupt INT TERM

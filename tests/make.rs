@@ -594,3 +594,70 @@ fn what_a_command_starts_with_ampersand_never_outlives_the_build() {
         }
     }
 }
+
+/// An unwritable TMPDIR (here a path under a regular file: the tests run as root, so
+/// permissions would not stop them) fails before any command runs, with a clear message, for
+/// build.sh and the Makefile; GNU make before 4 and bash before 4.4 are refused by name.
+#[test]
+fn an_unwritable_tmpdir_and_old_make_or_bash_fail_clearly() {
+    let yaml = "test:\n  override:\n    - echo ran >> \"$TRACE\"\n";
+    for target in [Target::Bash, Target::Make] {
+        let source = yml2sh::Source::new("tmp.yml", yaml.to_string());
+        let text = yml2sh::compile(&source, &common::options(target))
+            .unwrap()
+            .text;
+        let scratch = Scratch::new(&format!("notmp-{target:?}"), &text);
+        let file = scratch.base.join("a-file");
+        std::fs::write(&file, "").unwrap();
+        let mut cmd = if target == Target::Make {
+            let mut c = Command::new("make");
+            c.arg("-f").arg(scratch.base.join("Makefile"));
+            c
+        } else {
+            let mut c = Command::new("bash");
+            c.arg(scratch.base.join("Makefile"));
+            c
+        };
+        cmd.current_dir(&scratch.repo)
+            .env("TRACE", scratch.base.join("trace"))
+            .env("HOME", scratch.base.join("home"))
+            .env("XDG_CACHE_HOME", scratch.base.join("home/.cache"))
+            .env("TMPDIR", file.join("tmp"))
+            .env("NO_COLOR", "1");
+        common::scrub_env(&mut cmd);
+        let out = cmd.output().unwrap();
+        let all = text_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{target:?}: {all}");
+        assert!(
+            all.contains("cannot create a temporary directory in") && all.contains("(TMPDIR)"),
+            "{target:?}: {all}"
+        );
+        assert_eq!(scratch.take_trace(), "", "{target:?}: a command ran");
+    }
+    // GNU make's version, as make 3.81 would report it.
+    let scratch = Scratch::new("old-make", &makefile_of_text("old.yml", yaml));
+    let out = scratch.make(&["MAKE_VERSION=3.81", "help"], &[]);
+    assert!(!out.status.success());
+    assert!(
+        text_of(&out).contains("needs GNU make 4 or newer; this is make 3.81"),
+        "{}",
+        text_of(&out)
+    );
+    // bash's, through the runtime's own check (this bash is new enough to load it).
+    let runtime = common::root().join("templates/runtime.sh");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(". '{}'; y2s_check_bash 3 2", runtime.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text_of(&out).contains("needs bash 4.4 or newer; this is bash 3.2"),
+        "{}",
+        text_of(&out)
+    );
+}
+
+fn text_of(out: &Output) -> String {
+    text(out)
+}
