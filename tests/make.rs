@@ -661,3 +661,33 @@ fn an_unwritable_tmpdir_and_old_make_or_bash_fail_clearly() {
 fn text_of(out: &Output) -> String {
     text(out)
 }
+
+/// `make -f "dir with spaces/Makefile"`: the Makefile finds itself (MAKEFILE_LIST splits on
+/// spaces) and the build runs, from a relative and an absolute path.
+#[test]
+fn a_makefile_in_a_directory_with_spaces_runs() {
+    let yaml = "test:\n  override:\n    - echo ran >> \"$TRACE\"\n";
+    let scratch = Scratch::new("spaces", &makefile_of_text("spaces.yml", yaml));
+    let dir = scratch.repo.join("dir with spaces");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::rename(scratch.base.join("Makefile"), dir.join("Makefile")).unwrap();
+    for path in [
+        std::path::PathBuf::from("dir with spaces/Makefile"),
+        dir.join("Makefile"),
+    ] {
+        let mut cmd = Command::new("make");
+        cmd.arg("-f")
+            .arg(&path)
+            .current_dir(&scratch.repo)
+            .env("TRACE", scratch.base.join("trace"))
+            .env("HOME", scratch.base.join("home"))
+            .env("XDG_CACHE_HOME", scratch.base.join("home/.cache"))
+            .env("TMPDIR", scratch.base.join("tmp"))
+            .env("NO_COLOR", "1");
+        common::scrub_env(&mut cmd);
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}: {}", path.display(), text(&out));
+        assert_eq!(scratch.take_trace(), "ran\n", "{}", path.display());
+        assert!(scratch.leftovers().is_empty(), "{:?}", scratch.leftovers());
+    }
+}
