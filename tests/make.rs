@@ -252,14 +252,30 @@ fn help_lists_targets_and_commands_and_runs_nothing() {
     for want in [
         "  all ",
         "  machine",
-        "  test\n      3     echo \"test\" >> \"$TRACE\"\n",
+        "  test                the build up to test\n      3     echo \"test\" >> \"$TRACE\"\n",
         "  deploy ",
-        "  deploy-main      the build, then main (circle.yml line 14), branch \"develop\", \"master\", owner acme",
+        "  deploy-main         the build, then main (circle.yml line 14), branch \"develop\", \"master\", owner acme",
         "      18    echo \"deploy main\" >> \"$TRACE\"",
         "make deploy CIRCLE_BRANCH=release",
     ] {
         assert!(help.contains(want), "{want:?} not in:\n{help}");
     }
+    // Every target's description starts in one column, the longest name's (issue 11 item 8).
+    let columns: std::collections::BTreeSet<usize> = help
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   ") && !l.starts_with("  ("))
+        .filter(|l| !l.starts_with("  make "))
+        .filter_map(|l| {
+            l[2..]
+                .find("  ")
+                .map(|i| i + 2 + l[2 + i..].len() - l[2 + i..].trim_start().len())
+        })
+        .collect();
+    assert_eq!(
+        columns.len(),
+        1,
+        "descriptions in columns {columns:?}:\n{help}"
+    );
     assert_eq!(scratch.take_trace(), "");
     let out = scratch.make(&["-n", "deploy"], &[]);
     assert!(out.status.success(), "{}", text(&out));

@@ -202,6 +202,16 @@ fn help(ir: &Ir, options: &super::EmitOptions, deployments: &[DeploymentView]) -
         };
         format!("      {line:<5} {title}{more}{from}")
     };
+    // One column for every target's description, as wide as the longest name needs.
+    let width = deployments
+        .iter()
+        .map(|v| v.target.chars().count())
+        .chain(ir.phases.iter().map(|p| p.kind.name().len()))
+        .max()
+        .unwrap_or(0)
+        .max(14);
+    let target =
+        |name: &str, what: &str| format!("  {name:<width$}  {what}").trim_end().to_string();
     let mut out = vec![
         "Usage: make [TARGET] [NAME=VALUE]...   (one target at a time)".to_string(),
         format!(
@@ -212,19 +222,23 @@ fn help(ir: &Ir, options: &super::EmitOptions, deployments: &[DeploymentView]) -
         "Targets; each phase runs the phases before it, and every target ends with teardown,"
             .into(),
         "artifacts and a summary of what failed:".into(),
-        "  all              the whole build without deployment (the default)".into(),
+        target("all", "the whole build without deployment (the default)"),
     ];
     for p in &ir.phases {
-        out.push(format!("  {}", p.kind.name()));
+        out.push(target(
+            p.kind.name(),
+            &format!("the build up to {}", p.kind.name()),
+        ));
         out.extend(p.commands().map(command));
     }
-    out.push(
-        "  deploy           the build, then the first deployment subsection that matches".into(),
-    );
+    out.push(target(
+        "deploy",
+        "the build, then the first deployment subsection that matches",
+    ));
     for (d, view) in ir.deployments.iter().zip(deployments) {
-        out.push(format!(
-            "  {:<16} the build, then {}, if it is the first match",
-            view.target, view.summary
+        out.push(target(
+            &view.target,
+            &format!("the build, then {}, if it is the first match", view.summary),
         ));
         out.extend(d.commands.iter().map(command));
     }
@@ -232,7 +246,7 @@ fn help(ir: &Ir, options: &super::EmitOptions, deployments: &[DeploymentView]) -
         out.push("  (teardown, after every target)".into());
         out.extend(ir.teardown.iter().map(command));
     }
-    out.push("  help             this list".into());
+    out.push(target("help", "this list"));
     out.extend([
         String::new(),
         "CircleCI's variables come from git; set any of them to override it, e.g.".into(),
