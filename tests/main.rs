@@ -14,6 +14,7 @@ mod docker;
 mod emit;
 mod exec;
 mod github;
+mod hostile;
 mod infer;
 mod ir_digests;
 mod make;
