@@ -1351,7 +1351,7 @@ y2s_make_split() {
   mkdir -- "$dir" || y2s_die "cannot write in $Y2S_STATE"
   while IFS= read -r line || [ -n "$line" ]; do
     case $line in
-      \#[0-9]*\|*)
+      \#[0-9]*\|* | \#env\|*)
         line=${line#\#}
         if [ "${line%%|*}" != "$id" ]; then
           [ -z "$fd" ] || exec {fd}>&-
