@@ -163,12 +163,16 @@ fn size() -> usize {
         .unwrap_or(128 * 1024)
 }
 
-/// Repeats `item(i)` after `head` until the text reaches `size` bytes, then adds `tail`.
+/// Repeats `item(i)` after `head` while the text stays within `size` bytes with `tail` added.
 fn grow(head: &str, size: usize, tail: &str, item: impl Fn(usize) -> String) -> String {
     let mut text = String::from(head);
     let mut i = 0;
-    while text.len() + tail.len() < size {
-        text.push_str(&item(i));
+    loop {
+        let next = item(i);
+        if text.len() + next.len() + tail.len() > size {
+            break;
+        }
+        text.push_str(&next);
         i += 1;
     }
     text.push_str(tail);
