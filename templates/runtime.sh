@@ -111,10 +111,24 @@ y2s_init_env() {
   fi
   y2s_default CIRCLE_BUILD_NUM $((Y2S_PREVIOUS + 1))
   y2s_default CIRCLE_PREVIOUS_BUILD_NUM "$Y2S_PREVIOUS"
-  y2s_default CIRCLE_ARTIFACTS "$(mktemp -d "${TMPDIR:-/tmp}/circle-artifacts.XXXXXXX")"
-  y2s_default CIRCLE_TEST_REPORTS "$(mktemp -d "${TMPDIR:-/tmp}/circle-junit.XXXXXXX")"
+  # Artifacts and test reports outlive the build, as CircleCI's did: a real run keeps them in
+  # the store, one directory per build number (never in $TMPDIR, which a build leaves as it found
+  # it); a dry run's go with its state directory.
+  local kept="$Y2S_STATE/build"
+  if [ "$Y2S_MODE" = run ]; then
+    kept="$Y2S_STORE/$owner/$repo/builds/$CIRCLE_BUILD_NUM"
+    if [ -e "$kept" ]; then
+      # CIRCLE_BUILD_NUM given twice: a directory of its own, never a previous build's.
+      if ! mkdir -p -- "${kept%/*}" || ! kept=$(mktemp -d "$kept-XXXXXX"); then
+        y2s_die "cannot create a directory for the build's artifacts next to $kept"
+      fi
+    fi
+  fi
+  y2s_default CIRCLE_ARTIFACTS "$kept/artifacts"
+  y2s_default CIRCLE_TEST_REPORTS "$kept/test-reports"
   y2s_default CI_REPORTS "$CIRCLE_TEST_REPORTS"
-  mkdir -p "$CIRCLE_ARTIFACTS" "$CIRCLE_TEST_REPORTS"
+  mkdir -p -- "$CIRCLE_ARTIFACTS" "$CIRCLE_TEST_REPORTS" ||
+    y2s_die "cannot create CIRCLE_ARTIFACTS ($CIRCLE_ARTIFACTS) or CIRCLE_TEST_REPORTS ($CIRCLE_TEST_REPORTS)"
   case $CIRCLE_NODE_TOTAL in '' | *[!0-9]* | 0) y2s_die "CIRCLE_NODE_TOTAL must be a positive number" ;; esac
   case $CIRCLE_NODE_INDEX in '' | *[!0-9]*) y2s_die "CIRCLE_NODE_INDEX must be a number" ;; esac
   [ "$CIRCLE_NODE_INDEX" -lt "$CIRCLE_NODE_TOTAL" ] || y2s_die "CIRCLE_NODE_INDEX must be below CIRCLE_NODE_TOTAL"

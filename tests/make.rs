@@ -104,12 +104,11 @@ impl Scratch {
         std::fs::read_to_string(self.base.join("trace")).unwrap_or_default()
     }
 
-    /// Whatever the build left in TMPDIR that is not CircleCI's artifact/report folders.
+    /// Whatever the build left in TMPDIR (a build leaves it as it found it).
     fn leftovers(&self) -> Vec<String> {
         std::fs::read_dir(self.base.join("tmp"))
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| !n.starts_with("circle-"))
             .collect()
     }
 }
@@ -705,5 +704,82 @@ fn a_makefile_in_a_directory_with_spaces_runs() {
         assert!(out.status.success(), "{}: {}", path.display(), text(&out));
         assert_eq!(scratch.take_trace(), "ran\n", "{}", path.display());
         assert!(scratch.leftovers().is_empty(), "{:?}", scratch.leftovers());
+    }
+}
+
+/// No ending leaves anything in TMPDIR, dry runs and unknown make targets included; a real run
+/// keeps `$CIRCLE_ARTIFACTS` and `$CIRCLE_TEST_REPORTS` in the store, per build number, and says where.
+#[test]
+fn tmpdir_is_left_as_found_and_artifacts_are_kept_per_build() {
+    let yaml = "test:\n  override:\n    - echo report > \"$CIRCLE_TEST_REPORTS/r.xml\"; echo \"$CIRCLE_ARTIFACTS\" >> \"$TRACE\"\n";
+    for target in [Target::Bash, Target::Make] {
+        let source = yml2sh::Source::new("tmp.yml", yaml.to_string());
+        let script = yml2sh::compile(&source, &common::options(target))
+            .unwrap()
+            .text;
+        let scratch = Scratch::new(&format!("tmpdir-{target:?}"), &script);
+        let run = |args: &[&str], env: &[(&str, &str)]| -> Output {
+            if target == Target::Make {
+                scratch.make(args, env)
+            } else {
+                let mut cmd = Command::new("bash");
+                cmd.arg(scratch.base.join("Makefile"))
+                    .args(args)
+                    .current_dir(&scratch.repo)
+                    .env("TRACE", scratch.base.join("trace"))
+                    .env("HOME", scratch.base.join("home"))
+                    .env("XDG_CACHE_HOME", scratch.base.join("home/.cache"))
+                    .env("TMPDIR", scratch.base.join("tmp"))
+                    .env("NO_COLOR", "1");
+                common::scrub_env(&mut cmd);
+                for (k, v) in env {
+                    cmd.env(k, v);
+                }
+                cmd.output().unwrap()
+            }
+        };
+        let dry: (&[&str], &[(&str, &str)]) = if target == Target::Make {
+            (&[], &[("YML2SH_DRY_RUN", "1")])
+        } else {
+            (&["--dry-run"], &[])
+        };
+        let out = run(dry.0, dry.1);
+        assert!(out.status.success(), "{target:?} dry run: {}", text(&out));
+        assert_eq!(
+            scratch.leftovers(),
+            Vec::<String>::new(),
+            "{target:?}: dry run"
+        );
+        if target == Target::Make {
+            let _ = run(&["no-such-target"], &[]);
+            assert_eq!(
+                scratch.leftovers(),
+                Vec::<String>::new(),
+                "make no-such-target"
+            );
+        } else {
+            let _ = run(&["--list"], &[]);
+            assert_eq!(scratch.leftovers(), Vec::<String>::new(), "--list");
+        }
+        for build in 1..=2 {
+            let out = run(&[], &[]);
+            let log = text(&out);
+            assert!(out.status.success(), "{target:?}: {log}");
+            assert_eq!(scratch.leftovers(), Vec::<String>::new(), "{target:?}: run");
+            let kept = scratch
+                .base
+                .join(format!("home/.cache/yml2sh/acme/widget/builds/{build}"));
+            let trace = scratch.take_trace();
+            assert_eq!(
+                trace.trim(),
+                kept.join("artifacts").to_string_lossy(),
+                "{log}"
+            );
+            assert!(kept.join("test-reports/r.xml").is_file(), "{log}");
+            assert!(
+                log.contains(&*kept.join("artifacts").to_string_lossy()),
+                "says where: {log}"
+            );
+        }
     }
 }
