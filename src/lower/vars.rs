@@ -261,7 +261,7 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
             let k = kind(&name);
             note(&name, e.span, k);
             if k == Kind::Circle {
-                push_unique(&mut environment_circle, name);
+                environment_circle.push(name);
             }
         }
     }
@@ -336,7 +336,7 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
         commands,
         secrets,
         no_equivalent: missing_at.into_keys().collect(),
-        environment_circle,
+        environment_circle: unique(environment_circle),
     };
 }
 
@@ -711,6 +711,15 @@ mod tests {
         assert!(diags
             .iter()
             .any(|d| d.message.contains("refuses secret names")));
+    }
+
+    #[test]
+    fn circle_variables_of_the_environment_are_listed_once() {
+        let (ir, _) = lowered(
+            "machine:\n  environment:\n    A: x:$CIRCLE_BRANCH\n    B: y:$CIRCLE_BRANCH:$CIRCLE_SHA1\n\
+             test:\n  override:\n    - echo $A $B\n",
+        );
+        assert_eq!(ir.vars.environment_circle, ["CIRCLE_BRANCH", "CIRCLE_SHA1"]);
     }
 
     #[test]
