@@ -73,22 +73,39 @@ impl Scratch {
         Scratch { base, repo }
     }
 
-    fn make(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new("make");
-        cmd.arg("-f")
-            .arg(self.base.join("Makefile"))
-            .args(args)
-            .current_dir(&self.repo);
-        cmd.env("TRACE", self.base.join("trace"))
+    /// The scratch's `Makefile` (a Makefile, or a build.sh under that name) run by make or
+    /// bash in the repository, with the scratch's TRACE, HOME, cache and TMPDIR.
+    fn command(&self, target: Target) -> Command {
+        let mut cmd = if target == Target::Make {
+            let mut c = Command::new("make");
+            c.arg("-f");
+            c
+        } else {
+            Command::new("bash")
+        };
+        cmd.arg(self.base.join("Makefile"))
+            .current_dir(&self.repo)
+            .env("TRACE", self.base.join("trace"))
             .env("HOME", self.base.join("home"))
             .env("XDG_CACHE_HOME", self.base.join("home/.cache"))
             .env("TMPDIR", self.base.join("tmp"))
             .env("NO_COLOR", "1");
         common::scrub_env(&mut cmd);
+        cmd
+    }
+
+    /// Runs the scratch's file with `args` and extra `env`, by make or by bash.
+    fn run(&self, target: Target, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.command(target);
+        cmd.args(args);
         for (k, v) in env {
             cmd.env(k, v);
         }
-        cmd.output().expect("make runs")
+        cmd.output().expect("the build runs")
+    }
+
+    fn make(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.run(Target::Make, args, env)
     }
 
     /// The trace written by the build (and cleared for the next run).
@@ -555,27 +572,12 @@ fn what_a_command_starts_with_ampersand_never_outlives_the_build() {
                 .unwrap()
                 .text;
             let scratch = Scratch::new(&name, &text);
-            let mut cmd = if target == Target::Make {
-                let mut c = Command::new("make");
-                c.arg("-f").arg(scratch.base.join("Makefile"));
-                c
-            } else {
-                let mut c = Command::new("bash");
-                c.arg(scratch.base.join("Makefile"));
-                c
-            };
-            cmd.current_dir(&scratch.repo)
-                .env("TRACE", scratch.base.join("trace"))
-                .env("HOME", scratch.base.join("home"))
-                .env("XDG_CACHE_HOME", scratch.base.join("home/.cache"))
-                .env("TMPDIR", scratch.base.join("tmp"))
-                .env("NO_COLOR", "1")
-                .stdin(Stdio::null())
+            let mut cmd = scratch.command(target);
+            cmd.stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 // Its own process group, as a terminal's job: Ctrl-C signals the whole group.
                 .process_group(0);
-            common::scrub_env(&mut cmd);
             let child = cmd.spawn().unwrap();
             let pid = child.id();
             if ending.starts_with("sig") {
@@ -624,23 +626,11 @@ fn an_unwritable_tmpdir_and_old_make_or_bash_fail_clearly() {
         let scratch = Scratch::new(&format!("notmp-{target:?}"), &text);
         let file = scratch.base.join("a-file");
         std::fs::write(&file, "").unwrap();
-        let mut cmd = if target == Target::Make {
-            let mut c = Command::new("make");
-            c.arg("-f").arg(scratch.base.join("Makefile"));
-            c
-        } else {
-            let mut c = Command::new("bash");
-            c.arg(scratch.base.join("Makefile"));
-            c
-        };
-        cmd.current_dir(&scratch.repo)
-            .env("TRACE", scratch.base.join("trace"))
-            .env("HOME", scratch.base.join("home"))
-            .env("XDG_CACHE_HOME", scratch.base.join("home/.cache"))
-            .env("TMPDIR", file.join("tmp"))
-            .env("NO_COLOR", "1");
-        common::scrub_env(&mut cmd);
-        let out = cmd.output().unwrap();
+        let out = scratch.run(
+            target,
+            &[],
+            &[("TMPDIR", &file.join("tmp").to_string_lossy())],
+        );
         let all = text_of(&out);
         assert_eq!(out.status.code(), Some(2), "{target:?}: {all}");
         assert!(
@@ -718,26 +708,7 @@ fn tmpdir_is_left_as_found_and_artifacts_are_kept_per_build() {
             .unwrap()
             .text;
         let scratch = Scratch::new(&format!("tmpdir-{target:?}"), &script);
-        let run = |args: &[&str], env: &[(&str, &str)]| -> Output {
-            if target == Target::Make {
-                scratch.make(args, env)
-            } else {
-                let mut cmd = Command::new("bash");
-                cmd.arg(scratch.base.join("Makefile"))
-                    .args(args)
-                    .current_dir(&scratch.repo)
-                    .env("TRACE", scratch.base.join("trace"))
-                    .env("HOME", scratch.base.join("home"))
-                    .env("XDG_CACHE_HOME", scratch.base.join("home/.cache"))
-                    .env("TMPDIR", scratch.base.join("tmp"))
-                    .env("NO_COLOR", "1");
-                common::scrub_env(&mut cmd);
-                for (k, v) in env {
-                    cmd.env(k, v);
-                }
-                cmd.output().unwrap()
-            }
-        };
+        let run = |args: &[&str], env: &[(&str, &str)]| scratch.run(target, args, env);
         let dry: (&[&str], &[(&str, &str)]) = if target == Target::Make {
             (&[], &[("YML2SH_DRY_RUN", "1")])
         } else {

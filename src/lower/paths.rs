@@ -7,7 +7,7 @@
 //! NUL (it would cut a branch name short), and a terminal would obey an escape sequence.
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::ir::{Ir, Pattern};
+use crate::ir::{EnvVar, Ir, Pattern};
 use crate::parse::Config;
 use crate::source::Span;
 
@@ -182,41 +182,33 @@ fn check_text(text: &str, span: Span, what: &str, data: bool, diags: &mut Diagno
     }
 }
 
+/// An environment entry's name is data; its value is shell text, where only NUL is refused.
+fn check_env_var(e: &EnvVar, diags: &mut Diagnostics) {
+    check_text(
+        &e.name,
+        e.span,
+        "an environment variable's name",
+        true,
+        diags,
+    );
+    check_text(
+        &e.value,
+        e.span,
+        "an environment variable's value",
+        false,
+        diags,
+    );
+}
+
 fn characters(config: &Config, ir: &Ir, diags: &mut Diagnostics) {
     for e in &ir.environment {
-        check_text(
-            &e.name,
-            e.span,
-            "an environment variable's name",
-            true,
-            diags,
-        );
-        check_text(
-            &e.value,
-            e.span,
-            "an environment variable's value",
-            false,
-            diags,
-        );
+        check_env_var(e, diags);
     }
     for c in ir.commands() {
         check_text(c.code.as_str(), c.span, "a command", false, diags);
         let m = &c.modifiers;
         for e in &m.environment {
-            check_text(
-                &e.name,
-                e.span,
-                "an environment variable's name",
-                true,
-                diags,
-            );
-            check_text(
-                &e.value,
-                e.span,
-                "an environment variable's value",
-                false,
-                diags,
-            );
+            check_env_var(e, diags);
         }
         if let Some(p) = &m.pwd {
             check_text(p, c.span, "a pwd", true, diags);
