@@ -578,7 +578,11 @@ fn permissions_credentials_concurrency_and_runner() {
     assert_eq!(str_of(&wf["permissions"], "contents"), "read");
     assert!(wf["jobs"]["build"]["permissions"].is_null());
     let checkout = &steps(&wf, "build")[0];
-    assert_eq!(str_of(&checkout["with"], "persist-credentials"), "false");
+    assert_eq!(
+        checkout["with"]["persist-credentials"].as_bool(),
+        Some(false),
+        "a YAML boolean, as checkout documents it"
+    );
     assert_eq!(
         str_of(&wf["concurrency"], "cancel-in-progress"),
         "${{ github.event_name == 'pull_request' }}",
@@ -602,8 +606,8 @@ deployment:
     );
     let s = steps(&wf, "build");
     assert_eq!(
-        str_of(&s[0]["with"], "persist-credentials"),
-        "false",
+        s[0]["with"]["persist-credentials"].as_bool(),
+        Some(false),
         "no token on disk"
     );
     let (_, push) = step_running(s, "git push origin HEAD:gh-pages");

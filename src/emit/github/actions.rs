@@ -41,8 +41,8 @@ pub(super) fn setup(l: &Language) -> Option<(String, &'static str, Vec<Kv>)> {
     // 1.0 cached only `cache_directories` (and what inference cached): no cache of the action's
     // own, which pull requests could write and a deployment would read (zizmor: cache-poisoning).
     match l.name.as_str() {
-        "node" => with.push(Kv::data("package-manager-cache", "false")),
-        "go" => with.push(Kv::data("cache", "false")),
+        "node" => with.push(Kv::flag("package-manager-cache", false)),
+        "go" => with.push(Kv::flag("cache", false)),
         _ => {}
     }
     Some((

@@ -278,7 +278,7 @@ impl<'a> Builder<'a> {
             with.push(Kv::data("fetch-depth", "0"));
         }
         // No token on disk: a step that pushes gets it in its own environment.
-        with.push(Kv::data("persist-credentials", "false"));
+        with.push(Kv::flag("persist-credentials", false));
         self.push(StepView {
             uses: Some(actions::CHECKOUT),
             with,

@@ -39,11 +39,13 @@ struct View {
 
 /// A key and value for `env:` or `with:`. `expr` values are GitHub expressions yml2sh wrote;
 /// all others are data and have `${{` made inert. `block` values print as a literal block.
+/// `raw` values are YAML yml2sh wrote (a boolean), printed as they are.
 #[derive(Clone, Debug, Serialize)]
 pub(super) struct Kv {
     key: String,
     value: String,
     expr: bool,
+    raw: bool,
 }
 
 impl Kv {
@@ -52,6 +54,7 @@ impl Kv {
             key: key.into(),
             value: value.into(),
             expr: false,
+            raw: false,
         }
     }
 
@@ -60,6 +63,17 @@ impl Kv {
             key: key.into(),
             value: value.into(),
             expr: true,
+            raw: false,
+        }
+    }
+
+    /// A YAML boolean, as an action's input says it.
+    pub(super) fn flag(key: impl Into<String>, value: bool) -> Kv {
+        Kv {
+            key: key.into(),
+            value: value.to_string(),
+            expr: false,
+            raw: true,
         }
     }
 }
