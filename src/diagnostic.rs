@@ -118,6 +118,11 @@ impl Diagnostics {
     pub fn extend(&mut self, other: Diagnostics) {
         self.items.extend(other.items);
     }
+
+    /// Keeps the diagnostics `keep` accepts.
+    pub fn retain(&mut self, keep: impl FnMut(&Diagnostic) -> bool) {
+        self.items.retain(keep);
+    }
 }
 
 /// Defines [`Code`]: each variant with its stable kebab-case name, its one-line meaning and a
@@ -329,6 +334,22 @@ codes! {
     WorkflowDifference = "workflow-difference",
         "something CircleCI 1.0 did that the GitHub workflow does differently",
         "read the README's list of what differs from 1.0, and check the build on GitHub";
+}
+
+impl Code {
+    /// Findings about the GitHub workflow only (secrets to create, runner languages, what GitHub
+    /// does differently). Lowering decides them once, so `check` and the workflow see them; a
+    /// build.sh or Makefile user is not told to create GitHub secrets.
+    pub fn only_github(self) -> bool {
+        matches!(
+            self,
+            Code::Secrets
+                | Code::NoEquivalent
+                | Code::UnsupportedLanguage
+                | Code::UntestedDeploy
+                | Code::WorkflowDifference
+        )
+    }
 }
 
 impl std::fmt::Display for Code {

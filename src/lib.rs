@@ -49,6 +49,9 @@ pub fn lower(source: &Source, options: &Options) -> Result<(Ir, Diagnostics), Di
 /// The whole pipeline. Never panics on any input; errors come back as diagnostics.
 pub fn compile(source: &Source, options: &Options) -> Result<Output, Diagnostics> {
     let (ir, mut diags) = lower(source, options)?;
+    if matches!(options.target, Target::Bash | Target::Make) {
+        diags.retain(|d| !d.code.only_github());
+    }
     let text = emit::emit(&ir, options.target, &options.emit, &mut diags);
     match text {
         Some(text) if !diags.has_errors() => Ok(Output {

@@ -80,3 +80,36 @@ fn rendered_diagnostics() {
         });
     }
 }
+
+/// A finding about the workflow only (GitHub secrets to create, runner languages) is said by
+/// `check` and `-f github`, never to the user of build.sh or the Makefile.
+#[test]
+fn github_findings_are_not_said_to_local_builds() {
+    for &code in Code::ALL.iter().filter(|c| c.only_github()) {
+        let path = common::fixture(&format!("err/{code}.yml"));
+        if !path.exists() {
+            continue;
+        }
+        let source = common::read_source(&path);
+        let codes = |target| match yml2sh::compile(&source, &common::options(target)) {
+            Ok(out) => out.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(),
+            Err(diags) => diags.iter().map(|d| d.code).collect(),
+        };
+        for target in [yml2sh::Target::Bash, yml2sh::Target::Make] {
+            assert!(
+                !codes(target).contains(&code),
+                "`{code}` said to a {target:?} user"
+            );
+        }
+        let all = yml2sh::check(&source, &yml2sh::Options::default());
+        assert!(all.iter().any(|d| d.code == code), "check lost `{code}`");
+    }
+    for code in [Code::Secrets, Code::NoEquivalent, Code::UnsupportedLanguage] {
+        let source = common::read_source(&common::fixture(&format!("err/{code}.yml")));
+        let out = yml2sh::compile(&source, &common::options(yml2sh::Target::Github)).unwrap();
+        assert!(
+            out.diagnostics.iter().any(|d| d.code == code),
+            "-f github lost `{code}`"
+        );
+    }
+}
