@@ -169,7 +169,7 @@ impl Project {
     }
 }
 
-fn list(dir: &Path) -> Option<BTreeSet<String>> {
+pub(crate) fn list(dir: &Path) -> Option<BTreeSet<String>> {
     let entries = std::fs::read_dir(dir).ok()?;
     Some(
         entries

@@ -119,9 +119,19 @@ pub(crate) fn lockfiles(project: &std::path::Path, build_dir: Option<&str>) -> V
         .filter(|b| !matches!(*b, "" | "."))
         .map(|b| format!("{b}/"))
         .unwrap_or_default();
+    let dir = project.join(&prefix);
+    // One listing instead of a `stat` for each of the many names (`yml2sh audit` lowers
+    // thousands of checkouts): only the names the directory holds are looked at.
+    // An unreadable listing (or a cut one) proves nothing absent: then every name is tried.
+    let names = super::infer::list(&dir).filter(|n| n.len() < super::infer::MAX_ENTRIES);
+    let may_exist = |f: &str| {
+        names
+            .as_ref()
+            .is_none_or(|n| n.contains(f.split('/').next().unwrap_or(f)))
+    };
     LOCKFILES
         .iter()
-        .filter(|f| project.join(&prefix).join(f).is_file())
+        .filter(|f| may_exist(f) && dir.join(f).is_file())
         .map(|f| format!("{prefix}{f}"))
         .collect()
 }
