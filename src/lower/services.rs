@@ -343,15 +343,56 @@ const DEFAULTS: &[(&str, &[&str], &[&str])] = &[
     ),
 ];
 
-/// What in `text` shows it uses `service`: a client word or a connection string.
-fn uses(text: &str, words: &[&str], needles: &[&str]) -> Option<String> {
-    if let Some(n) = needles.iter().find(|n| text.contains(*n)) {
-        return Some(format!("`{n}`"));
+/// A text of the config that may show a database in use, with where it is written. The place
+/// is put in words only when a database is found there.
+struct Text<'a> {
+    text: &'a str,
+    span: Option<crate::source::Span>,
+    place: Place<'a>,
+    /// The first word of each command in it, as [`firsts`] finds them.
+    firsts: Vec<&'a str>,
+}
+
+enum Place<'a> {
+    Environment(&'a str),
+    Command(&'a crate::ir::Command),
+    CommandEnvironment(&'a crate::ir::Command, &'a str),
+}
+
+impl Place<'_> {
+    fn describe(&self) -> String {
+        let command = |c: &crate::ir::Command| match &c.inferred_from {
+            Some(from) => format!("the {} command inferred from {from}", c.phase),
+            None => format!("{}.{}, line {}", c.phase, c.section.name(), c.line),
+        };
+        match self {
+            Place::Environment(name) => format!("machine.environment {name}"),
+            Place::Command(c) => command(c),
+            Place::CommandEnvironment(c, name) => format!("{} ({name})", command(c)),
+        }
     }
-    // A client runs where a command starts: after `;`, `&&`, `|`, `(`, `` ` ``, a newline, and
-    // past `sudo`, `time`, `exec` and `NAME=value` words (`mysql:5.7` as an image is no use).
+}
+
+/// What in `text` shows it uses `service`: a client word or a connection string.
+fn uses(text: &Text<'_>, words: &[&str], needles: &[&str]) -> Option<String> {
+    // Every connection string holds a `:`; most texts hold none.
+    if text.text.contains(':') {
+        if let Some(n) = needles.iter().find(|n| text.text.contains(*n)) {
+            return Some(format!("`{n}`"));
+        }
+    }
+    text.firsts
+        .iter()
+        .find(|first| words.contains(first))
+        .map(|first| format!("`{first}`"))
+}
+
+/// The words that start the commands of `text`: after `;`, `&&`, `|`, `(`, `` ` ``, a newline,
+/// and past `sudo`, `time`, `exec` and `NAME=value` words (`mysql:5.7` as an image is no use),
+/// the last path component (`/usr/bin/psql` is `psql`).
+fn firsts(text: &str) -> Vec<&str> {
     text.split([';', '&', '|', '(', ')', '`', '\n'])
-        .find_map(|part| {
+        .filter_map(|part| {
             let mut ws = part.split_whitespace().peekable();
             let mut first = None;
             while let Some(w) = ws.next() {
@@ -374,14 +415,44 @@ fn uses(text: &str, words: &[&str], needles: &[&str]) -> Option<String> {
                 }
             }
             let first = first?;
-            let first = first.rsplit('/').next().unwrap_or(first);
-            words.contains(&first).then(|| format!("`{first}`"))
+            Some(first.rsplit('/').next().unwrap_or(first))
         })
+        .collect()
 }
 
 /// Adds the default services the config uses and does not list (spec §8), each with a note.
 fn defaults(ir: &mut Ir, diags: &mut Diagnostics) {
     let mut found: Vec<(&'static str, String, Option<crate::source::Span>)> = vec![];
+    // Each text once, in the order a hit is reported from: the environment, then every command
+    // and its own environment. An inferred command is written nowhere in the file: no location.
+    let text = |text, span, place| Text {
+        text,
+        span,
+        place,
+        firsts: firsts(text),
+    };
+    let mut texts: Vec<Text<'_>> = ir
+        .environment
+        .iter()
+        .map(|e| {
+            text(
+                e.value.as_str(),
+                e.inferred_from.is_none().then_some(e.span),
+                Place::Environment(&e.name),
+            )
+        })
+        .collect();
+    for c in ir.commands() {
+        let span = c.inferred_from.is_none().then_some(c.span);
+        texts.push(text(c.code.as_str(), span, Place::Command(c)));
+        for e in &c.modifiers.environment {
+            texts.push(text(
+                e.value.as_str(),
+                Some(e.span),
+                Place::CommandEnvironment(c, &e.name),
+            ));
+        }
+    }
     for (name, words, needles) in DEFAULTS {
         if ir.services.iter().any(|s| s.name == *name) {
             continue;
@@ -394,40 +465,11 @@ fn defaults(ir: &mut Ir, diags: &mut Diagnostics) {
                 continue;
             }
         }
-        let env = ir.environment.iter().map(|e| {
-            (
-                format!("machine.environment {}", e.name),
-                e.value.as_str(),
-                e.inferred_from.is_none().then_some(e.span),
-            )
-        });
-        let commands = ir.commands().flat_map(|c| {
-            // An inferred command is written nowhere in the file: the note has no location.
-            let (place, span) = match &c.inferred_from {
-                Some(from) => (
-                    format!("the {} command inferred from {from}", c.phase),
-                    None,
-                ),
-                None => (
-                    format!("{}.{}, line {}", c.phase, c.section.name(), c.line),
-                    Some(c.span),
-                ),
-            };
-            std::iter::once((place.clone(), c.code.as_str(), span)).chain(
-                c.modifiers.environment.iter().map(move |e| {
-                    (
-                        format!("{place} ({})", e.name),
-                        e.value.as_str(),
-                        Some(e.span),
-                    )
-                }),
-            )
-        });
-        let hit = env
-            .chain(commands)
-            .find_map(|(place, text, span)| uses(text, words, needles).map(|w| (place, w, span)));
-        if let Some((place, what, span)) = hit {
-            found.push((name, format!("{what} in {place}"), span));
+        let hit = texts
+            .iter()
+            .find_map(|t| uses(t, words, needles).map(|w| (t, w)));
+        if let Some((t, what)) = hit {
+            found.push((name, format!("{what} in {}", t.place.describe()), t.span));
         }
     }
     if found.is_empty() {
