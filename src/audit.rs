@@ -5,7 +5,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
 
@@ -108,78 +107,110 @@ pub struct ConfigReport {
     pub cannot_express: Vec<&'static str>,
 }
 
-/// Every `circle.yml` / `circle.yaml` under the paths (files are taken whatever their name),
-/// sorted, each once. Directories named `.git` and `node_modules` are not entered, nor are
-/// symbolic links to directories.
-pub fn find_configs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let mut found = BTreeSet::new();
+/// Calls `found` with each config under the paths, in the order the directories list them
+/// (duplicates included). Every path given is looked at before any is walked, so a missing one
+/// is reported before any work.
+fn each_config(paths: &[PathBuf], found: &mut dyn FnMut(PathBuf)) -> Result<(), String> {
+    let mut given = Vec::with_capacity(paths.len());
     for path in paths {
         let meta = std::fs::metadata(path)
             .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        if meta.is_dir() {
-            walk(path, &mut found)?;
+        given.push((path, meta.is_dir()));
+    }
+    for (path, is_dir) in given {
+        if is_dir {
+            walk(path, found)?;
         } else {
-            found.insert(path.clone());
+            found(path.clone());
         }
     }
-    Ok(found.into_iter().collect())
+    Ok(())
 }
 
-fn walk(dir: &Path, found: &mut BTreeSet<PathBuf>) -> Result<(), String> {
+fn walk(dir: &Path, found: &mut dyn FnMut(PathBuf)) -> Result<(), String> {
     let entries =
         std::fs::read_dir(dir).map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
     for entry in entries.flatten() {
-        let path = entry.path();
         let Ok(kind) = entry.file_type() else {
             continue;
         };
         let name = entry.file_name();
         if kind.is_dir() {
             if name != ".git" && name != "node_modules" {
-                walk(&path, found)?;
+                walk(&entry.path(), found)?;
             }
-        } else if (kind.is_file() || kind.is_symlink() && path.is_file())
-            && (name == "circle.yml" || name == "circle.yaml")
-        {
-            found.insert(path);
+        } else if name == "circle.yml" || name == "circle.yaml" {
+            let path = entry.path();
+            if kind.is_file() || kind.is_symlink() && path.is_file() {
+                found(path);
+            }
         }
     }
     Ok(())
 }
 
-/// Audits the files on every core; the result is in the order of `files`.
-pub fn audit(files: &[PathBuf]) -> Vec<ConfigReport> {
-    let threads = std::thread::available_parallelism()
+/// Configs handed to a worker at once: cheap to hand out, and no thread idles at the end.
+const BATCH: usize = 16;
+
+fn threads(work: usize) -> usize {
+    std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(files.len().max(1));
-    let next = AtomicUsize::new(0);
-    let mut parts: Vec<Vec<(usize, ConfigReport)>> = vec![];
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
+        .min(work.max(1))
+}
+
+/// Audits every `circle.yml` / `circle.yaml` under the paths (files are taken whatever their
+/// name) on every core; the result is sorted by path, each config once. Directories named
+/// `.git` and `node_modules` are not entered, nor are symbolic links to directories. The
+/// workers audit what the walk has found while it goes on, so the walk (one system call after
+/// another) is no serial step before the work.
+pub fn audit_paths(paths: &[PathBuf]) -> Result<Vec<ConfigReport>, String> {
+    let (send, receive) = std::sync::mpsc::channel::<Vec<PathBuf>>();
+    let receive = std::sync::Mutex::new(receive);
+    let mut parts: Vec<Vec<(PathBuf, ConfigReport)>> = vec![];
+    let walked = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads(usize::MAX))
             .map(|_| {
                 scope.spawn(|| {
                     let mut done = vec![];
                     loop {
-                        // Small batches: cheap to hand out, and no thread idles at the end.
-                        let start = next.fetch_add(16, Ordering::Relaxed);
-                        if start >= files.len() {
+                        let batch = match receive.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => break,
+                        };
+                        let Ok(batch) = batch else {
                             break;
-                        }
-                        for (i, path) in files.iter().enumerate().skip(start).take(16) {
-                            done.push((i, audit_file(path)));
+                        };
+                        for path in batch {
+                            let report = audit_file(&path);
+                            done.push((path, report));
                         }
                     }
                     done
                 })
             })
             .collect();
+        let mut batch = Vec::with_capacity(BATCH);
+        let walked = each_config(paths, &mut |path| {
+            batch.push(path);
+            if batch.len() == BATCH {
+                let _ = send.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+            }
+        });
+        if !batch.is_empty() {
+            let _ = send.send(batch);
+        }
+        drop(send);
         for w in workers {
             parts.push(w.join().unwrap_or_default());
         }
+        walked
     });
-    let mut all: Vec<(usize, ConfigReport)> = parts.into_iter().flatten().collect();
-    all.sort_by_key(|(i, _)| *i);
-    all.into_iter().map(|(_, r)| r).collect()
+    walked?;
+    let mut all: Vec<(PathBuf, ConfigReport)> = parts.into_iter().flatten().collect();
+    all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    // A config under two of the paths given is reported once.
+    all.dedup_by(|a, b| a.0 == b.0);
+    Ok(all.into_iter().map(|(_, r)| r).collect())
 }
 
 fn repository(path: &Path) -> String {
@@ -447,10 +478,59 @@ pub fn summary(configs: &[ConfigReport]) -> Summary<'_> {
     s
 }
 
+/// The whole audit as pretty JSON: `serde_json::to_string_pretty` of [`summary`], byte for
+/// byte, with the configs (nearly all of it) written on every core.
 pub fn json(configs: &[ConfigReport]) -> String {
-    let mut text = serde_json::to_string_pretty(&summary(configs)).unwrap_or_default();
-    text.push('\n');
+    let mut s = summary(configs);
+    s.configs = &[];
+    let head = serde_json::to_string_pretty(&s).unwrap_or_default();
+    // `configs` is the last field: its empty array closes the document.
+    let (Some(head), false) = (head.strip_suffix("[]\n}"), configs.is_empty()) else {
+        return head + "\n";
+    };
+    let chunk = configs.len().div_ceil(threads(configs.len()));
+    let parts: Vec<String> = std::thread::scope(|scope| {
+        let workers: Vec<_> = configs
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || configs_json(part)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    let mut text =
+        String::with_capacity(head.len() + parts.iter().map(String::len).sum::<usize>() + 16);
+    text.push_str(head);
+    text.push_str("[\n");
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            text.push_str(",\n");
+        }
+        text.push_str(part);
+    }
+    text.push_str("\n  ]\n}\n");
     text
+}
+
+/// Configs as the elements of the pretty `configs` array (two levels deep: four spaces), comma
+/// separated. A JSON string holds no raw line break, so each line is indented as a whole.
+fn configs_json(configs: &[ConfigReport]) -> String {
+    let mut out = String::new();
+    for (i, c) in configs.iter().enumerate() {
+        if i > 0 {
+            out.push_str(",\n");
+        }
+        let one = serde_json::to_string_pretty(c).unwrap_or_default();
+        for (j, line) in one.split('\n').enumerate() {
+            if j > 0 {
+                out.push('\n');
+            }
+            out.push_str("    ");
+            out.push_str(line);
+        }
+    }
+    out
 }
 
 /// One row per config; lists inside a cell are separated by `;`.
@@ -742,6 +822,37 @@ pub fn markdown(configs: &[ConfigReport]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_is_the_pretty_summary_byte_for_byte() {
+        let report = |file: &str, status| ConfigReport {
+            file: file.to_string(),
+            repository: "o/r".to_string(),
+            status,
+            reasons: vec![Reason {
+                code: "secrets",
+                severity: Severity::Warning,
+                line: Some(3),
+                message: "a \"quoted\"\nline".to_string(),
+            }],
+            codes: BTreeMap::from([("secrets", 1)]),
+            commands: 2,
+            languages: vec!["ruby 2.3".to_string()],
+            services: vec![],
+            deployments: BTreeMap::new(),
+            modifiers: BTreeMap::from([("pwd", 1)]),
+            secrets: vec!["A".to_string()],
+            inferred_phases: vec![],
+            cannot_express: vec![],
+        };
+        for n in [0, 1, 2, 3, 17] {
+            let configs: Vec<ConfigReport> = (0..n)
+                .map(|i| report(&format!("{i}/circle.yml"), Status::ALL[i % 4]))
+                .collect();
+            let whole = serde_json::to_string_pretty(&summary(&configs)).unwrap() + "\n";
+            assert_eq!(json(&configs), whole, "{n} configs");
+        }
+    }
 
     #[test]
     fn csv_cells_are_quoted_and_never_formulas() {

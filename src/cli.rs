@@ -343,18 +343,17 @@ fn check(args: &CheckArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
 
 /// The migration report on standard output; 1 when a path cannot be read or holds no config.
 fn audit(args: &AuditArgs) -> i32 {
-    let files = match crate::audit::find_configs(&args.paths) {
-        Ok(files) => files,
+    let configs = match crate::audit::audit_paths(&args.paths) {
+        Ok(configs) => configs,
         Err(e) => {
             eprintln!("error: {e}");
             return 1;
         }
     };
-    if files.is_empty() {
+    if configs.is_empty() {
         eprintln!("error: no circle.yml or circle.yaml found under the paths given");
         return 1;
     }
-    let configs = crate::audit::audit(&files);
     let text = if args.json {
         crate::audit::json(&configs)
     } else if args.csv {
