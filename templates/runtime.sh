@@ -322,10 +322,13 @@ y2s_files_share() {
 # foreground command's output to the `cat` that copies it to the build's output, and tells the
 # warden by its modification time when the command last printed; $Y2S_STATE/sleep is never
 # written, so a read with a timeout on it is a sleep without a process; $Y2S_STATE/control
-# carries the build's messages to the warden.
+# carries the build's messages to the warden. And $Y2S_STATE/prelude, every command's BASH_ENV:
+# it runs the command's prelude, given in the environment (y2s_prelude).
 y2s_pipes() {
   [ -n "${Y2S_PIPE:-}" ] || Y2S_PIPE=$Y2S_STATE/pipe.0
-  [ -p "$Y2S_PIPE" ] && [ -p "$Y2S_STATE/sleep" ] && return 0
+  [ -p "$Y2S_PIPE" ] && [ -p "$Y2S_STATE/sleep" ] && [ -f "$Y2S_STATE/prelude" ] && return 0
+  printf '%s\n' 'unset BASH_ENV' "eval \"\$Y2S_PRELUDE\"" >"$Y2S_STATE/prelude" ||
+    y2s_die "cannot write in $Y2S_STATE"
   mkfifo -- "$Y2S_PIPE" "$Y2S_STATE/sleep" "$Y2S_STATE/control" 2>/dev/null ||
     [ -p "$Y2S_PIPE" ] || y2s_die "cannot make the build's pipes in $Y2S_STATE"
 }
@@ -407,7 +410,7 @@ y2s_start_warden() {
   disown "$Y2S_WARDEN"
 }
 
-# y2s_foreground TIMEOUT PRELUDE CMD: CMD in a fresh bash after PRELUDE (BASH_ENV), in its own
+# y2s_foreground TIMEOUT PRELUDE CMD: CMD in a fresh bash after PRELUDE (y2s_prelude), in its own
 # process group, under the warden's no-output timeout; sets Y2S_STATUS and Y2S_TIMED_OUT. Its
 # output (stdout and stderr) goes straight to the build's when that is a file, whose
 # modification time the warden reads (through /proc); otherwise (a terminal, whose clock moves
@@ -440,7 +443,7 @@ y2s_foreground() {
   fi
   set -m
   # `--`: a command may start with `-` or `+`, which bash would read as options.
-  BASH_ENV=$2 bash --noprofile --norc -c -- "$3" </dev/null >&"$w" 2>&1 {w}>&- {Y2S_SLEEP_FD}<&- {Y2S_CONTROL_FD}<&- &
+  Y2S_PRELUDE=$2 BASH_ENV=$Y2S_STATE/prelude bash --noprofile --norc -c -- "$3" </dev/null >&"$w" 2>&1 {w}>&- {Y2S_SLEEP_FD}<&- {Y2S_CONTROL_FD}<&- &
   pid=$!
   set +m
   exec {w}>&-
@@ -545,37 +548,39 @@ esac
 unset Y2S_PWD Y2S_TOP
 PWD
 
-# y2s_prelude PWD [ASSIGNMENT]...: prints the prelude of a command, which runs in the command's
-# own shell before it, through BASH_ENV, so the command text reaches bash exactly as written in
-# circle.yml: the environment file and ~/.circlerc sourced, cd to the phase's directory
-# ($Y2S_DIR: home, or $Y2S_BUILD_DIR), then to PWD (the inside of "…", `$` live), then an
-# `export` of each ASSIGNMENT ('NAME="value"').
+# y2s_prelude VAR PWD [ASSIGNMENT]...: sets VAR to the prelude of a command, which runs in the
+# command's own shell before it, through BASH_ENV (the build's file $Y2S_STATE/prelude, which
+# evaluates $Y2S_PRELUDE: no file per command), so the command text reaches bash exactly as
+# written in circle.yml: the environment file and ~/.circlerc sourced, cd to the phase's
+# directory ($Y2S_DIR: home, or $Y2S_BUILD_DIR), then to PWD (the inside of "…", `$` live), then
+# an `export` of each ASSIGNMENT ('NAME="value"').
 y2s_prelude() {
-  local dir=$1 assignment
-  shift
-  printf '%s\n' 'unset BASH_ENV'
+  local out=$1 dir=$2 assignment text
+  shift 2
   # Where inferred variables find the build (PATH="$YML2SH_BUILD_DIR/node_modules/.bin:…").
-  printf 'export YML2SH_BUILD_DIR=%q\n' "$Y2S_BUILD_DIR"
-  # shellcheck disable=SC2016 # these lines are for the command's shell to expand
-  printf '%s\n' '[ -f "$Y2S_ENV_FILE" ] && . "$Y2S_ENV_FILE"' '[ -f ~/.circlerc ] && . ~/.circlerc'
+  printf -v text 'unset Y2S_PRELUDE\nexport YML2SH_BUILD_DIR=%q\n' "$Y2S_BUILD_DIR"
+  text+="[ -f \"\$Y2S_ENV_FILE\" ] && . \"\$Y2S_ENV_FILE\""$'\n'"[ -f ~/.circlerc ] && . ~/.circlerc"$'\n'
   if [ "$Y2S_DIR" = home ]; then
-    printf '%s\n' 'cd ~ || exit 1'
+    text+='cd ~ || exit 1'$'\n'
   else
-    printf 'cd %q || exit 1\n' "$Y2S_BUILD_DIR"
+    printf -v assignment 'cd %q || exit 1\n' "$Y2S_BUILD_DIR"
+    text+=$assignment
   fi
   # A leading ~ is the home directory, as the shell would read it unquoted; other pwds go
   # through Y2S_PWD_CHECK.
   case $dir in
     '') ;;
-    \~) printf '%s\n' 'cd ~ || exit 1' ;;
-    \~/*) printf 'cd -- ~/"%s" || exit 1\n' "${dir:2}" ;;
+    \~) text+='cd ~ || exit 1'$'\n' ;;
+    \~/*) text+="cd -- ~/\"${dir:2}\" || exit 1"$'\n' ;;
     *)
-      printf 'Y2S_PWD="%s"\nY2S_TOP=%q\n%s\n' "$dir" "$Y2S_PROJECT_DIR" "$Y2S_PWD_CHECK"
+      printf -v assignment 'Y2S_PWD="%s"\nY2S_TOP=%q\n%s\n' "$dir" "$Y2S_PROJECT_DIR" "$Y2S_PWD_CHECK"
+      text+=$assignment
       ;;
   esac
   for assignment in "$@"; do
-    printf 'export %s\n' "$assignment"
+    text+="export $assignment"$'\n'
   done
+  printf -v "$out" '%s' "$text"
 }
 
 # y2s_background NAME PRELUDE CMD: starts CMD detached, in its own process group, after PRELUDE;
@@ -590,7 +595,7 @@ y2s_background() {
   y2s_pipes
   y2s_own_fds
   set -m
-  BASH_ENV=$2 nohup bash --noprofile --norc -c -- "$3" </dev/null >"$out" 2>&1 {Y2S_SLEEP_FD}<&- {Y2S_CONTROL_FD}<&- &
+  Y2S_PRELUDE=$2 BASH_ENV=$Y2S_STATE/prelude nohup bash --noprofile --norc -c -- "$3" </dev/null >"$out" 2>&1 {Y2S_SLEEP_FD}<&- {Y2S_CONTROL_FD}<&- &
   echo $! >>"$Y2S_STATE/background"
   set +m
   y2s_note "    (started in the background, pid $!, output in $out)"
@@ -662,8 +667,8 @@ y2s_run() {
   if [ "$Y2S_MODE" = dry-run ]; then
     return 0
   fi
-  local prelude="$Y2S_STATE/prelude.$id"
-  y2s_prelude "$dir" "${envs[@]}" >"$prelude"
+  local prelude
+  y2s_prelude prelude "$dir" "${envs[@]}"
   local start=$SECONDS
   if [ $background = 1 ]; then
     y2s_background "$id" "$prelude" "$cmd" ||
@@ -1350,11 +1355,41 @@ y2s_deploy() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# The Makefile driver. A generated Makefile writes this runtime to $Y2S_STATE/runtime.sh and runs
-# `bash "$Y2S_STATE/runtime.sh" [--text ID] FUNCTION ARG...` once per recipe line. make keeps no
-# shell between lines, so what build.sh keeps in variables (CircleCI's variables, directories,
-# the phase, the command count) is saved under $Y2S_STATE after each call, restored before the next.
+# The Makefile driver. A generated Makefile writes this runtime to $Y2S_STATE/runtime.sh, whose
+# first call (y2s_make_start) writes $Y2S_STATE/line.sh, a small file each later recipe line
+# sources in make's own bash: `. "$Y2S_STATE/line.sh" [--text ID] FUNCTION ARG...` (one process
+# per line besides the command's, and no 1,500 lines to parse). make keeps no shell between
+# lines, so what build.sh keeps in variables (CircleCI's variables, directories, the phase, the
+# command count) is saved under $Y2S_STATE after each call, restored before the next.
 # ---------------------------------------------------------------------------------------------
+
+# Writes $Y2S_STATE/line.sh: the functions a recipe line running one command calls, and for every
+# other function a stub that first loads them all from $Y2S_STATE/rest.sh (once, on the rare
+# line that needs one: services, the cache, the summary), then the entry. bash prints the
+# definitions itself (`declare -f`); the data block's values come with the saved context.
+y2s_make_write_line() {
+  local f
+  local -a line=(y2s_make_enter y2s_make_entry y2s_color y2s_make_latest y2s_make_save
+    y2s_enter_home y2s_make_deployment y2s_run y2s_selected y2s_stopped y2s_note y2s_show
+    y2s_prelude y2s_foreground y2s_pipes y2s_own_fds y2s_sleep y2s_tell_warden y2s_copy
+    y2s_survivors) rest=()
+  # The runtime's own functions only: one the environment exports stays the user's.
+  while read -r _ _ f; do
+    case $f in y2s_*) ;; *) continue ;; esac
+    case " ${line[*]} " in *" $f "*) ;; *) rest+=("$f") ;; esac
+  done < <(declare -F)
+  declare -f "${rest[@]}" >"$Y2S_STATE/rest.sh" || return 1
+  {
+    printf '%s\n' '# One recipe line of the Makefile (written by y2s_make_write_line).' 'set -u'
+    declare -f "${line[@]}"
+    for f in "${rest[@]}"; do
+      printf "%s() { . \"\$Y2S_STATE/rest.sh\" && %s \"\$@\"; }\n" "$f" "$f"
+    done
+    # The same ending as the Makefile's runtime.
+    printf '%s\n' 'y2s_make_enter || exit' \
+      "[ \"\$Y2S_CONTEXT\" = 0 ] || . \"\$Y2S_STATE/context.\$Y2S_CONTEXT\"" "y2s_make_entry \"\$@\""
+  } >"$Y2S_STATE/line.sh"
+}
 
 # Writes every text block of the Makefile to $Y2S_STATE/text/ID, once per build (one pass over
 # the file): block ID is its lines `#ID| text`, verbatim after the prefix and one space. make
@@ -1394,39 +1429,42 @@ y2s_make_latest() {
   Y2S_CONTEXT=$lo
 }
 
-# Saves what the next call needs: the scalar Y2S_ variables but the per-process ones (arrays come
-# with the runtime file) and CircleCI's exported variables, to a new file (rewriting a file in
-# place costs a flush on some file systems), without starting a process.
+# Saves what the next call needs: the Y2S_ variables (the data block's arrays too) and
+# CircleCI's exported ones, to a new file (rewriting a file in place costs a flush on some file
+# systems), in one builtin (`declare -p`) and without starting a process. What belongs to this
+# process alone (descriptors, pids, the last command's status, colours, what make exports) is
+# unset first: saving is the last thing a line does.
 y2s_make_save() {
-  local name
-  {
-    for name in "${!Y2S_@}"; do
-      case $name in
-        Y2S_STATE | Y2S_MAKEFILE | Y2S_MAKE_PID | Y2S_CURRENT | Y2S_STATUS | Y2S_TIMED_OUT | Y2S_[BRGYD0]) continue ;;
-        Y2S_COPIER | Y2S_SLEEP_FD | Y2S_CONTROL_FD | Y2S_OWNER | Y2S_WARDEN_OF | Y2S_CONTEXT) continue ;;
-      esac
-      # Declared and never set (an empty array is one) or an array: nothing to carry.
-      [ -n "${!name+set}" ] || continue
-      case ${!name@a} in *a* | *A*) continue ;; esac
-      printf '%s=%q\n' "$name" "${!name}"
-    done
-    for name in "${!CI@}"; do
-      [ -n "${!name+set}" ] || continue
-      case ${!name@a} in *x*) ;; *) continue ;; esac
-      case $name in CI | CI_* | CIRCLE*) printf 'export %s=%q\n' "$name" "${!name}" ;; esac
-    done
-  } >"$Y2S_STATE/context.$((Y2S_CONTEXT + 1))"
+  local file="$Y2S_STATE/context.$((Y2S_CONTEXT + 1))"
+  unset -v Y2S_STATE Y2S_MAKEFILE Y2S_MAKE_PID Y2S_CURRENT Y2S_STATUS Y2S_TIMED_OUT Y2S_B Y2S_R \
+    Y2S_G Y2S_Y Y2S_D Y2S_0 Y2S_COPIER Y2S_SLEEP_FD Y2S_CONTROL_FD Y2S_OWNER Y2S_WARDEN_OF \
+    Y2S_CONTEXT
+  declare -p "${!Y2S_@}" "${!CI@}" >"$file"
+}
+
+# A recipe line's start, before its context is read: colours, Y2S_CONTEXT (the context to read)
+# and, for the first line, the defaults of y2s_main (the Makefile passes no options: YML2SH_*
+# variables instead).
+# The Makefile's runtime and line.sh end with
+#   y2s_make_enter && . "$Y2S_STATE/context.$Y2S_CONTEXT" && y2s_make_entry "$@"
+# (at the top level, where `declare` makes globals).
+y2s_make_enter() {
+  y2s_color
+  { [ -n "${Y2S_STATE:-}" ] && [ -d "$Y2S_STATE" ]; } || y2s_die "make: no state directory (\$Y2S_STATE)"
+  y2s_make_latest
+  # The first line's; a context holds them all.
+  if [ "$Y2S_CONTEXT" = 0 ]; then
+    Y2S_MODE=run Y2S_DEPLOY=0
+    # YML2SH_DRY_RUN=1: build.sh's --dry-run, line for line.
+    [ "${YML2SH_DRY_RUN:-0}" = 0 ] || Y2S_MODE=dry-run
+    y2s_defaults
+  fi
 }
 
 # One recipe line: y2s_make_entry [--text ID] FUNCTION ARG..., with Y2S_STATE, Y2S_MAKEFILE and
-# Y2S_MAKE_PID exported by the Makefile. --text ID gives FUNCTION text block ID on standard input.
+# Y2S_MAKE_PID exported by the Makefile, after y2s_make_enter and the context it found. --text ID
+# gives FUNCTION text block ID on standard input.
 y2s_make_entry() {
-  # The defaults of y2s_main: the Makefile passes no options (YML2SH_* variables instead).
-  Y2S_MODE=run Y2S_DEPLOY=0
-  # YML2SH_DRY_RUN=1: build.sh's --dry-run, line for line (make -n shows the recipe lines).
-  [ "${YML2SH_DRY_RUN:-0}" = 0 ] || Y2S_MODE=dry-run
-  y2s_defaults
-  y2s_color
   local text='' fn status
   if [ "${1:-}" = --text ] && [ $# -ge 2 ]; then
     text=$2
@@ -1438,18 +1476,12 @@ y2s_make_entry() {
     *) y2s_die "make: not a runtime function: '$fn'" ;;
   esac
   shift
-  { [ -n "${Y2S_STATE:-}" ] && [ -d "$Y2S_STATE" ]; } || y2s_die "make: no state directory (\$Y2S_STATE)"
   # The user's commands see what build.sh gives them, not make's variables or the driver's.
   export -n Y2S_STATE Y2S_MAKEFILE Y2S_MAKE_PID
   unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES MAKE_TERMOUT MAKE_TERMERR
   # general.branches skipped this build at the start: every later line does nothing.
   if [ -e "$Y2S_STATE/skipped" ] && [ "$fn" != y2s_make_finish ]; then
     return 0
-  fi
-  y2s_make_latest
-  if [ "$Y2S_CONTEXT" != 0 ]; then
-    # shellcheck source=/dev/null # written by y2s_make_save
-    . "$Y2S_STATE/context.$Y2S_CONTEXT"
   fi
   # Once y2s_start has chosen the build's home (and kept the user's store) every line enters it.
   [ -z "$Y2S_STORE" ] || y2s_enter_home
@@ -1493,6 +1525,7 @@ y2s_make_start() {
     printf '%s\n' "$!" >"$Y2S_STATE/watcher"
     set +m
   fi
+  y2s_make_write_line || y2s_die "cannot write in $Y2S_STATE"
   y2s_make_split
   y2s_start || : >"$Y2S_STATE/skipped"
 }
