@@ -398,7 +398,7 @@ pub struct Language {
 pub struct Variables {
     /// One entry per command, in [`Ir::commands`] order.
     pub commands: Vec<CommandVars>,
-    /// By name, with where each is first read.
+    /// Sorted by name, with where each is first read.
     pub secrets: Vec<Secret>,
     /// CircleCI 1.0 variables read that nothing provides (`CIRCLE_BUILD_IMAGE`, …), by name.
     pub no_equivalent: Vec<String>,
@@ -408,12 +408,23 @@ pub struct Variables {
 }
 
 impl Variables {
+    /// A command's variables. Ids are numbered in [`Ir::commands`] order, so the entry is at
+    /// that index: a lookup, not a pass over all commands for each (which made writing a
+    /// workflow of many commands quadratic).
     pub fn of(&self, id: usize) -> Option<&CommandVars> {
-        self.commands.iter().find(|c| c.id == id)
+        match self.commands.get(id) {
+            Some(c) if c.id == id => Some(c),
+            _ => self.commands.iter().find(|c| c.id == id),
+        }
     }
 
+    /// A secret by name: [`Variables::secrets`] is sorted by name.
     pub fn secret(&self, name: &str) -> Option<&Secret> {
-        self.secrets.iter().find(|s| s.name == name)
+        let i = self
+            .secrets
+            .binary_search_by(|s| s.name.as_str().cmp(name))
+            .ok()?;
+        Some(&self.secrets[i])
     }
 }
 

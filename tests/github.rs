@@ -455,6 +455,37 @@ deployment:
 }
 
 #[test]
+fn many_subsections_are_selected_by_the_step_not_by_growing_conditions() {
+    // Expressions would exclude every earlier subsection on the same branch: conditions of
+    // n(n-1)/2 terms over the workflow. Past a few, the selection step decides instead.
+    let mut text = String::from("test:\n  override: [make test]\ndeployment:\n");
+    for i in 0..80 {
+        text.push_str(&format!(
+            "  d{i}:\n    branch: master\n    commands: [./d{i}]\n"
+        ));
+    }
+    let wf = workflow(&text, 1);
+    let s = steps(&wf, "build");
+    assert!(s.iter().any(|x| str_of(x, "id") == "select"));
+    let (_, last) = step_running(s, "./d79");
+    assert_eq!(
+        str_of(last, "if"),
+        "success() && steps.select.outputs.deployment == '79'"
+    );
+    // A long pattern: one condition would repeat it in every step of every later subsection.
+    let long = "b".repeat(2000);
+    let text = format!(
+        "test:\n  override: [make test]\ndeployment:\n  a:\n    branch: {long}\n    commands: [./a]\n"
+    );
+    let wf = workflow(&text, 1);
+    let (_, a) = step_running(steps(&wf, "build"), "./a");
+    assert_eq!(
+        str_of(a, "if"),
+        "success() && steps.select.outputs.deployment == '0'"
+    );
+}
+
+#[test]
 fn the_selection_step_matches_as_the_ir_says() {
     // Run the selection script in bash against the events it must tell apart.
     let text = "test:

@@ -335,38 +335,27 @@ fn disjoint(a: &Forms, b: &Forms) -> bool {
     all(&a.0, &b.0) && all(&a.1, &b.1)
 }
 
+/// Expressions select a deployment only while they stay short: at most this many patterns over
+/// all subsections (the pairs compared for overlap stay few)…
+const MAX_EXPRESSION_PATTERNS: usize = 64;
+/// …and no condition longer than this (each of a subsection's steps repeats it). Beyond, the
+/// selection step decides, and each condition is one comparison: the workflow grows linearly
+/// with the config (n subsections on one branch once gave conditions of n(n-1)/2 terms).
+const MAX_CONDITION_BYTES: usize = 1024;
+
 pub(super) fn selection(ir: &Ir) -> Option<Selection> {
     if ir.deployments.is_empty() {
         return None;
     }
-    let all: Option<Vec<(Forms, String)>> = ir
+    let patterns: usize = ir
         .deployments
         .iter()
-        .map(|d| {
-            let f = forms(d)?;
-            let e = deployment_expression(d, &f)?;
-            Some((f, e))
-        })
-        .collect();
-    if let Some(all) = all {
-        let mut out = vec![];
-        for (i, (f, e)) in all.iter().enumerate() {
-            let mut parts = vec!["github.event_name == 'push'".to_string()];
-            // First match in file order: a later subsection runs only when no earlier one
-            // matched (left out where the two can never match the same build).
-            for (g, x) in &all[..i] {
-                if x != "false" && !disjoint(f, g) {
-                    parts.push(format!("!({x})"));
-                }
-            }
-            parts.push(if e.contains(" || ") {
-                format!("({e})")
-            } else {
-                e.clone()
-            });
-            out.push(parts.join(" && "));
+        .map(|d| d.branch.len() + d.tag.len())
+        .sum();
+    if patterns <= MAX_EXPRESSION_PATTERNS {
+        if let Some(out) = expressions(ir) {
+            return Some(Selection::Expressions(out));
         }
-        return Some(Selection::Expressions(out));
     }
     let mut env = vec![Kv::data("DEPLOYMENTS", ir.deployments.len().to_string())];
     for (i, d) in ir.deployments.iter().enumerate() {
@@ -377,6 +366,42 @@ pub(super) fn selection(ir: &Ir) -> Option<Selection> {
         }
     }
     Some(Selection::Step(env))
+}
+
+/// Each subsection's condition as an expression, if every pattern has one and no condition
+/// is longer than [`MAX_CONDITION_BYTES`].
+fn expressions(ir: &Ir) -> Option<Vec<String>> {
+    let all: Vec<(Forms, String)> = ir
+        .deployments
+        .iter()
+        .map(|d| {
+            let f = forms(d)?;
+            let e = deployment_expression(d, &f)?;
+            Some((f, e))
+        })
+        .collect::<Option<_>>()?;
+    let mut out = vec![];
+    for (i, (f, e)) in all.iter().enumerate() {
+        let mut parts = vec!["github.event_name == 'push'".to_string()];
+        // First match in file order: a later subsection runs only when no earlier one
+        // matched (left out where the two can never match the same build).
+        for (g, x) in &all[..i] {
+            if x != "false" && !disjoint(f, g) {
+                parts.push(format!("!({x})"));
+            }
+        }
+        parts.push(if e.contains(" || ") {
+            format!("({e})")
+        } else {
+            e.clone()
+        });
+        let cond = parts.join(" && ");
+        if cond.len() > MAX_CONDITION_BYTES {
+            return None;
+        }
+        out.push(cond);
+    }
+    Some(out)
 }
 
 fn patterns_env(env: &mut Vec<Kv>, prefix: &str, patterns: &[Pattern]) {
