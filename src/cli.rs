@@ -311,7 +311,7 @@ fn check(args: &CheckArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
                 (e.0, diags)
             }
         };
-        let diags = deny(diags.sorted(), &report.deny);
+        let diags = deny(diags.into_sorted(), &report.deny);
         checked.push((source, diags));
     }
     let failed = checked
@@ -326,15 +326,15 @@ fn check(args: &CheckArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
                 if diags.is_empty() {
                     format!("{}: no problems found\n", source.name)
                 } else {
-                    render_files(
-                        std::slice::from_ref(&(source.clone(), diags.clone())),
-                        report,
-                        terminal,
-                    )
+                    render_files(&[(source, diags.as_slice())], report, terminal)
                 }
             })
             .collect(),
-        _ => render_files(&checked, report, terminal),
+        _ => {
+            let refs: Vec<(&Source, &[Diagnostic])> =
+                checked.iter().map(|(s, d)| (s, d.as_slice())).collect();
+            render_files(&refs, report, terminal)
+        }
     };
     let mut stdout = std::io::stdout().lock();
     let _ = std::io::Write::write_all(&mut stdout, text.as_bytes());
@@ -417,7 +417,7 @@ fn compile(args: &CompileArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
     };
     match crate::compile(&source, &options) {
         Ok(output) => {
-            let diags = deny(output.diagnostics.sorted(), &report.deny);
+            let diags = deny(output.diagnostics.into_sorted(), &report.deny);
             print_diagnostics(&source, &diags, report);
             if diags.iter().any(Diagnostic::is_error) {
                 return 1;
@@ -435,7 +435,7 @@ fn compile(args: &CompileArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
             }
         }
         Err(diags) => {
-            let diags = deny(diags.sorted(), &report.deny);
+            let diags = deny(diags.into_sorted(), &report.deny);
             print_diagnostics(&source, &diags, report);
             1
         }
@@ -520,24 +520,15 @@ fn print_diagnostics(source: &Source, diags: &[Diagnostic], report: &ReportArgs)
     if diags.is_empty() {
         return;
     }
-    let files = [(source.clone(), diags.to_vec())];
-    eprint!(
-        "{}",
-        render_files(&files, report, std::io::stderr().is_terminal())
-    );
+    let text = render_files(&[(source, diags)], report, std::io::stderr().is_terminal());
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
 }
 
 /// Renders several files' diagnostics in the chosen format: one document for JSON and SARIF.
-fn render_files(
-    files: &[(Source, Vec<Diagnostic>)],
-    report: &ReportArgs,
-    terminal: bool,
-) -> String {
-    let refs: Vec<(&Source, &[Diagnostic])> =
-        files.iter().map(|(s, d)| (s, d.as_slice())).collect();
+fn render_files(files: &[(&Source, &[Diagnostic])], report: &ReportArgs, terminal: bool) -> String {
     match report.message_format {
-        MessageFormat::Json => render::json_files(&refs),
-        MessageFormat::Sarif => render::sarif(&refs),
+        MessageFormat::Json => render::json_files(files),
+        MessageFormat::Sarif => render::sarif(files),
         format => {
             let color = match report.color {
                 Color::Always => true,
@@ -547,7 +538,7 @@ fn render_files(
                 }
             };
             let mut out = String::new();
-            for (source, diags) in refs {
+            for &(source, diags) in files {
                 out.push_str(&match format {
                     MessageFormat::Short => render::short(source, diags),
                     MessageFormat::Github => render::github(source, diags),

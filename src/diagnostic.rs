@@ -101,7 +101,12 @@ impl Diagnostics {
 
     /// In source order (unlocated last), errors before warnings at the same place; stable.
     pub fn sorted(&self) -> Vec<Diagnostic> {
-        let mut v = self.items.clone();
+        self.clone().into_sorted()
+    }
+
+    /// [`Diagnostics::sorted`] without a copy of every diagnostic.
+    pub fn into_sorted(self) -> Vec<Diagnostic> {
+        let mut v = self.items;
         v.sort_by_key(|d| (d.span.map_or(usize::MAX, |s| s.start), d.severity));
         v.dedup();
         v
@@ -109,10 +114,23 @@ impl Diagnostics {
 
     /// Drops repeats (the same finding from two back-ends), keeping the first.
     pub fn dedup(&mut self) {
-        // A set, not a list: 100,000 warnings compared pairwise took minutes.
-        let mut seen: std::collections::HashSet<Diagnostic> =
-            std::collections::HashSet::with_capacity(self.items.len());
-        self.items.retain(|d| seen.insert(d.clone()));
+        use std::hash::BuildHasher;
+        // Hashes, not a list: 100,000 warnings compared pairwise took minutes; and not a set of
+        // copies, which held every diagnostic twice. Equal hashes are compared in full.
+        let hasher = std::collections::hash_map::RandomState::new();
+        let mut seen: std::collections::HashMap<u64, Vec<usize>> =
+            std::collections::HashMap::with_capacity(self.items.len());
+        let mut keep = vec![true; self.items.len()];
+        for (i, d) in self.items.iter().enumerate() {
+            let same = seen.entry(hasher.hash_one(d)).or_default();
+            if same.iter().any(|&j| self.items[j] == *d) {
+                keep[i] = false;
+            } else {
+                same.push(i);
+            }
+        }
+        let mut keep = keep.into_iter();
+        self.items.retain(|_| keep.next().unwrap_or(true));
     }
 
     pub fn extend(&mut self, other: Diagnostics) {

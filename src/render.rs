@@ -140,7 +140,10 @@ pub fn short(source: &Source, diags: &[Diagnostic]) -> String {
 
 /// Several files' diagnostics as one JSON array (the objects of [`json`], in file order).
 pub fn json_files(files: &[(&Source, &[Diagnostic])]) -> String {
-    let mut lines = vec![];
+    // Written into one string as it goes: lines joined afterwards held the report three times.
+    let mut out = String::from("[\n");
+    let mut first = true;
+    let mut buf = Vec::new();
     for (source, diags) in files {
         for d in *diags {
             let start = d.span.map(|span| source.line_col(span.start));
@@ -153,17 +156,19 @@ pub fn json_files(files: &[(&Source, &[Diagnostic])]) -> String {
                 end_line: end.map(|(line, _)| line),
                 end_column: end.map(|(_, column)| column),
             };
-            // Serializing plain strings, numbers and options into a String cannot fail.
-            lines.push(format!(
-                "  {}",
-                serde_json::to_string(&object).unwrap_or_default()
-            ));
+            out.push_str(if first { "  " } else { ",\n  " });
+            first = false;
+            // Serializing plain strings, numbers and options cannot fail; serde_json writes UTF-8.
+            buf.clear();
+            let _ = serde_json::to_writer(&mut buf, &object);
+            out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
         }
     }
-    if lines.is_empty() {
+    if first {
         return "[]\n".to_owned();
     }
-    format!("[\n{}\n]\n", lines.join(",\n"))
+    out.push_str("\n]\n");
+    out
 }
 
 /// A SARIF 2.1.0 log of several files' diagnostics, as GitHub code scanning ingests it: one
