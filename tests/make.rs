@@ -754,3 +754,91 @@ fn tmpdir_is_left_as_found_and_artifacts_are_kept_per_build() {
         }
     }
 }
+
+/// `make -n TARGET` shows each command's text (issue 11 item 8), not a runtime call: in run order,
+/// under its circle.yml line, byte for byte but control characters (shown as `?`), never run or
+/// expanded by make (`$(shell …)`, `$$`, `#`, backslash-newline, `define`, a `+` line);
+/// deployment only for the deploy targets.
+#[test]
+fn make_n_shows_each_command_text_and_runs_nothing() {
+    let list: Vec<serde_yaml::Value> = NASTY.iter().map(|c| serde_yaml::Value::from(*c)).collect();
+    let deploy = [
+        "echo deploy $(shell touch made-by-make) >/dev/null",
+        "+touch made-by-make",
+    ];
+    let yaml = format!(
+        "{}deployment:\n  prod:\n    branch: master\n    commands:\n{}",
+        serde_yaml::to_string(&serde_yaml::Mapping::from_iter([(
+            "test".into(),
+            serde_yaml::Value::Mapping(serde_yaml::Mapping::from_iter([(
+                "override".into(),
+                serde_yaml::Value::Sequence(list),
+            )])),
+        )]))
+        .unwrap(),
+        deploy
+            .iter()
+            .map(|c| format!("      - {}\n", serde_yaml::to_string(c).unwrap().trim_end()))
+            .collect::<String>()
+    );
+    let scratch = Scratch::new("dry-n", &makefile_of_text("dry.yml", &yaml));
+    // What make -n prints for one section: its header, then each command's title and text.
+    let shown = |header: &str, title: &str, commands: &[&str]| {
+        let mut out = format!("# ==> {header}\n");
+        for c in commands {
+            let text: String = c
+                .chars()
+                .map(|ch| {
+                    if ch.is_control() && ch != '\n' && ch != '\t' {
+                        '?'
+                    } else {
+                        ch
+                    }
+                })
+                .collect();
+            out.push_str(&format!("# {title}\n{text}\n"));
+        }
+        out
+    };
+    // The titles name the circle.yml line; the comparison keeps the section only.
+    let normalised = |out: &Output| {
+        assert!(out.status.success(), "{}", text(out));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| match l.split_once(", circle.yml line ") {
+                Some((title, n))
+                    if l.starts_with("# ") && n.chars().all(|c| c.is_ascii_digit()) =>
+                {
+                    title.to_string()
+                }
+                _ => l.to_string(),
+            })
+            .map(|l| l + "\n")
+            .collect::<String>()
+    };
+    let test = shown("test", "test.override", NASTY);
+    let out = scratch.make(&["-n"], &[]);
+    assert_eq!(
+        normalised(&out),
+        format!("{test}make: Nothing to be done for 'all'.\n")
+    );
+    let out = scratch.make(&["-n", "deploy"], &[]);
+    let line = 1 + yaml.lines().position(|l| l == "  prod:").unwrap();
+    let prod = shown(
+        &format!("deployment prod (circle.yml line {line}), branch \"master\" (the first subsection that matches runs)"),
+        "deployment.commands",
+        &deploy,
+    );
+    assert_eq!(
+        normalised(&out),
+        format!("{test}{prod}make: Nothing to be done for 'deploy'.\n")
+    );
+    let out = scratch.make(&["--just-print", "deploy-prod"], &[]);
+    assert!(normalised(&out).contains("echo deploy $(shell touch made-by-make)"));
+    assert!(
+        !scratch.repo.join("made-by-make").exists(),
+        "make ran or expanded a command"
+    );
+    assert_eq!(scratch.take_trace(), "", "a command ran");
+    assert_eq!(scratch.leftovers(), Vec::<String>::new());
+}

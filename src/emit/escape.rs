@@ -141,6 +141,31 @@ pub fn make_sh(s: &str) -> String {
     make_recipe(&sh_quote(s))
 }
 
+/// The value of a one-line make variable that expands to `s` for display (`make -n`): `$`
+/// doubled, `#` and newlines as `$(y2s_hash)` and `$(y2s_nl)`, an empty `$()` where make would
+/// drop leading blanks or read a trailing backslash as a continuation, and control characters
+/// but tab shown as `?` (never obeyed by a terminal).
+pub fn make_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    if s.starts_with([' ', '\t']) {
+        out.push_str("$()");
+    }
+    for c in s.chars() {
+        match c {
+            '$' => out.push_str("$$"),
+            '#' => out.push_str("$(y2s_hash)"),
+            '\n' => out.push_str("$(y2s_nl)"),
+            '\t' => out.push('\t'),
+            c if c.is_control() => out.push('?'),
+            c => out.push(c),
+        }
+    }
+    if out.ends_with(['\\', ' ', '\t']) {
+        out.push_str("$()");
+    }
+    out
+}
+
 /// Text for one make comment line: control characters (a newline would end the comment) shown
 /// escaped, and an odd run of backslashes at the end (which would continue the comment onto
 /// the next line) made even.
@@ -379,6 +404,14 @@ mod tests {
     #[test]
     fn dquote_live_keeps_dollar() {
         assert_eq!(sh_dquote_live(r#"a"b\c`d`$HOME"#), r#"a\"b\\c\`d\`$HOME"#);
+    }
+
+    #[test]
+    fn make_text_escapes() {
+        assert_eq!(
+            make_text(" a#$\n\x1b[31m\\"),
+            "$() a$(y2s_hash)$$$(y2s_nl)?[31m\\$()"
+        );
     }
 
     #[test]

@@ -25,6 +25,8 @@ struct Line {
     text: String,
     /// The runtime function and its arguments, one word each (the template quotes them).
     words: Vec<String>,
+    /// What `make -n` says beside the text: its modifiers (`timeout 30s, pwd sub`).
+    notes: String,
 }
 
 impl Line {
@@ -34,6 +36,7 @@ impl Line {
             tag: String::new(),
             text: String::new(),
             words,
+            notes: String::new(),
         }
     }
 
@@ -53,8 +56,67 @@ impl Line {
             tag: tags.next(view.line),
             text: view.code,
             words,
+            notes: notes(c),
         }
     }
+}
+
+/// A command's modifiers in words, for `make -n`.
+fn notes(c: &Command) -> String {
+    let m = &c.modifiers;
+    let mut out = vec![];
+    if m.timeout != crate::ir::DEFAULT_TIMEOUT {
+        out.push(format!("timeout {}s", m.timeout));
+    }
+    if let Some(dir) = &m.pwd {
+        out.push(format!("pwd {dir}"));
+    }
+    if !m.environment.is_empty() {
+        let names: Vec<&str> = m.environment.iter().map(|e| e.name.as_str()).collect();
+        out.push(format!("environment {}", names.join(" ")));
+    }
+    if !m.files.is_empty() {
+        out.push(format!("files {}", m.files.join(" ")));
+    }
+    if m.background {
+        out.push("background".into());
+    }
+    if m.parallel != c.phase.parallel_default() {
+        out.push(
+            if m.parallel {
+                "every node"
+            } else {
+                "node 0 only"
+            }
+            .into(),
+        );
+    }
+    out.join(", ")
+}
+
+/// What `make TARGET -n` prints for a part of the build instead of the runtime calls: a
+/// `# ==> HEADER` line, then each command's title and its text (the same text the runtime runs;
+/// control characters shown as `?` by escape::make_text, the template's `mktext`). Empty when
+/// no line carries text.
+fn dry_view<'a>(header: &str, lines: impl IntoIterator<Item = &'a Line>) -> String {
+    let mut out = vec![];
+    for l in lines {
+        if l.tag.is_empty() {
+            continue;
+        }
+        let notes = if l.notes.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", l.notes)
+        };
+        out.push(format!("# {}{notes}", l.title));
+        out.push(l.text.clone());
+    }
+    if out.is_empty() {
+        return String::new();
+    }
+    out.insert(0, format!("# ==> {header}"));
+    out.join("\n")
 }
 
 /// Block tags: the command's circle.yml line, so `#12|` sits beside `y2s_run 12`, and `12-2`
@@ -83,6 +145,8 @@ struct PhaseView {
     /// The target it depends on.
     after: &'static str,
     lines: Vec<Line>,
+    /// `make -n`'s view of its commands (dry_view).
+    dry: String,
 }
 
 #[derive(Serialize)]
@@ -95,6 +159,8 @@ struct DeploymentView {
     /// For comments and help: name, line and conditions, quoted.
     summary: String,
     lines: Vec<Line>,
+    /// `make -n deploy-NAME`'s view of its commands.
+    dry: String,
 }
 
 #[derive(Serialize)]
@@ -108,6 +174,9 @@ struct View {
     deployments: Vec<DeploymentView>,
     teardown: Vec<Line>,
     help: Vec<String>,
+    /// `make -n deploy`'s view of every subsection, and the end's (teardown).
+    deploy_dry: String,
+    teardown_dry: String,
 }
 
 fn step_lines(step: &Step, phase: PhaseKind, ir: &Ir, tags: &mut Tags) -> Vec<Line> {
@@ -123,6 +192,7 @@ fn step_lines(step: &Step, phase: PhaseKind, ir: &Ir, tags: &mut Tags) -> Vec<Li
                     tag: "env".into(),
                     text,
                     words: vec!["y2s_export_env".into()],
+                    notes: String::new(),
                 }]
             }
         }
@@ -286,6 +356,7 @@ pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<String, mini
                 lines.extend(step_lines(s, p.kind, ir, &mut tags));
             }
             PhaseView {
+                dry: dry_view(p.kind.name(), &lines),
                 name: p.kind.name(),
                 note: phase_note(p.kind),
                 after: if i == 0 {
@@ -306,16 +377,22 @@ pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<String, mini
         .map(|(i, (d, target))| {
             let index = i + 1;
             let guard = ["y2s_make_deployment".to_string(), index.to_string()];
+            let summary = summary(d);
+            let lines: Vec<Line> = d
+                .commands
+                .iter()
+                .map(|c| Line::run(c, &guard, &mut tags))
+                .collect();
             DeploymentView {
                 index,
                 name: d.name.clone(),
                 target,
-                summary: summary(d),
-                lines: d
-                    .commands
-                    .iter()
-                    .map(|c| Line::run(c, &guard, &mut tags))
-                    .collect(),
+                dry: dry_view(
+                    &format!("deployment {summary}, if it is the first match"),
+                    &lines,
+                ),
+                summary,
+                lines,
             }
         })
         .collect();
@@ -324,7 +401,24 @@ pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<String, mini
         teardown.push(Line::call(phase_call(PhaseKind::Teardown)));
         teardown.extend(ir.teardown.iter().map(|c| Line::run(c, &[], &mut tags)));
     }
+    // `make -n deploy`: each subsection under its own header (the first match runs).
+    let deploy_dry = deployments
+        .iter()
+        .map(|d| {
+            dry_view(
+                &format!(
+                    "deployment {} (the first subsection that matches runs)",
+                    d.summary
+                ),
+                &d.lines,
+            )
+        })
+        .filter(|v| !v.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
     let view = View {
+        deploy_dry,
+        teardown_dry: dry_view("teardown", &teardown),
         version: options.version.clone(),
         source: ir.source_name.clone(),
         runtime: RUNTIME,

@@ -105,6 +105,7 @@ pub(crate) fn environment() -> Environment<'static> {
     env.add_filter("mk", |s: &str| safe(escape::make_recipe(s)));
     env.add_filter("mkvar", |s: &str| safe(escape::make_var(s)));
     env.add_filter("mksh", |s: &str| safe(escape::make_sh(s)));
+    env.add_filter("mktext", |s: &str| safe(escape::make_text(s)));
     env.add_filter("mkcomment", |s: &str| safe(escape::make_comment(s)));
     // One comment line of build.sh: the same rules hold for bash.
     env.add_filter("comment", |s: &str| safe(escape::make_comment(s)));
