@@ -136,7 +136,8 @@ y2s_init_env() {
 
 # y2s_locked LOCK FUNCTION ARG...: FUNCTION under an exclusive lock, so that two builds at once
 # never interleave: flock(1) on LOCK when it is installed, else a directory LOCK.d made with
-# mkdir (atomic), waited for up to 30 s and then taken over (its owner was killed).
+# mkdir (atomic), waited for up to 30 s and then taken over (its owner was killed). False when
+# the lock cannot be made at all (an unwritable directory), never a wait without end.
 y2s_locked() {
   local lock=$1 status tries=0
   shift
@@ -150,6 +151,12 @@ y2s_locked() {
     return $status
   fi
   until mkdir -- "$lock.d" 2>/dev/null; do
+    if [ ! -d "$lock.d" ]; then
+      # Not there, yet not made: an unwritable directory, which no waiting mends (unless its
+      # owner removed it just now: one more try).
+      mkdir -- "$lock.d" 2>/dev/null && break
+      return 1
+    fi
     tries=$((tries + 1))
     if [ $tries -ge 300 ]; then
       rmdir -- "$lock.d" 2>/dev/null
@@ -891,7 +898,11 @@ y2s_restore_cache() {
     from="$Y2S_CACHE_DIR/$(y2s_cache_key "$dir")"
     to=$(y2s_cache_path "$dir")
     if [ -e "$from" ] && [ ! -e "$to" ]; then
-      mkdir -p -- "${to%/*}" && cp -a -- "$from" "$to" && y2s_note "    (restored $dir)"
+      if mkdir -p -- "${to%/*}" && cp -a -- "$from" "$to"; then
+        y2s_note "    (restored $dir)"
+      else
+        y2s_warn "could not restore $dir from the cache ($from)"
+      fi
     fi
   done
 }
@@ -900,8 +911,10 @@ y2s_restore_cache() {
 # time sees the old copy or the new one, never half of one, and two saves never mix.
 y2s_save_one() {
   local from=$1 to=$2 tmp old
-  mkdir -p -- "${to%/*}" || return 1
-  tmp=$(mktemp -d "$to.new.XXXXXXX") || return 1
+  if ! mkdir -p -- "${to%/*}" || ! tmp=$(mktemp -d "$to.new.XXXXXXX"); then
+    y2s_warn "could not save $from to the cache: cannot create a directory beside $to"
+    return 1
+  fi
   if ! cp -a -- "$from" "$tmp/d"; then
     rm -rf -- "$tmp"
     y2s_warn "could not save $from to the cache"
@@ -909,7 +922,13 @@ y2s_save_one() {
   fi
   old="$tmp/old"
   # Renames within one directory are atomic; the old copy is removed once out of the way.
-  { [ ! -e "$to" ] || mv -f -- "$to" "$old"; } && mv -f -- "$tmp/d" "$to"
+  if { [ -e "$to" ] && ! mv -f -- "$to" "$old"; } || ! mv -f -- "$tmp/d" "$to"; then
+    # The old copy back where it was, if it was moved.
+    [ ! -e "$old" ] || mv -f -- "$old" "$to"
+    rm -rf -- "$tmp"
+    y2s_warn "could not save $from to the cache: cannot replace $to"
+    return 1
+  fi
   rm -rf -- "$tmp"
 }
 
@@ -937,6 +956,8 @@ y2s_save_cache() {
       y2s_warn "cache directory $dir does not exist; not saved"
     fi
   done
+  # A cache not saved is a warning, never the build's failure (nor make's).
+  return 0
 }
 
 y2s_inferred() {
@@ -1439,7 +1460,10 @@ y2s_make_save() {
   unset -v Y2S_STATE Y2S_MAKEFILE Y2S_MAKE_PID Y2S_CURRENT Y2S_STATUS Y2S_TIMED_OUT Y2S_B Y2S_R \
     Y2S_G Y2S_Y Y2S_D Y2S_0 Y2S_COPIER Y2S_SLEEP_FD Y2S_CONTROL_FD Y2S_OWNER Y2S_WARDEN_OF \
     Y2S_CONTEXT
-  declare -p "${!Y2S_@}" "${!CI@}" >"$file"
+  declare -p "${!Y2S_@}" "${!CI@}" >"$file" && return 0
+  # Without the context the next line would run with an older one: stop here.
+  printf 'error: cannot save the build'"'"'s state in %s\n' "$file" >&2
+  return 2
 }
 
 # A recipe line's start, before its context is read: colours, Y2S_CONTEXT (the context to read)
@@ -1497,7 +1521,7 @@ y2s_make_entry() {
     "$fn" "$@" </dev/null
   fi
   status=$?
-  y2s_make_save
+  y2s_make_save || status=2
   return "$status"
 }
 

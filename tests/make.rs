@@ -842,3 +842,104 @@ fn make_n_shows_each_command_text_and_runs_nothing() {
     assert_eq!(scratch.take_trace(), "", "a command ran");
     assert_eq!(scratch.leftovers(), Vec::<String>::new());
 }
+
+/// Every directory the runtime makes is checked (issue 11 item 4): when one cannot be made (here
+/// under a regular file: the tests run as root, so permissions would not stop them) the build
+/// says which and fails before any command runs (the store for build numbers, CIRCLE_ARTIFACTS),
+/// or warns and goes on (a cache that cannot be saved); a background command that cannot write
+/// its log is not started and fails the build, visibly. For build.sh and the Makefile.
+#[test]
+fn a_directory_that_cannot_be_made_fails_clearly() {
+    let yaml = "dependencies:\n  cache_directories:\n    - deps\n  override:\n    - mkdir -p deps && echo deps >> \"$TRACE\"\n";
+    let background = "test:\n  override:\n    - rm -rf \"$CIRCLE_ARTIFACTS\" && touch \"$CIRCLE_ARTIFACTS\"\n    - echo served >> \"$TRACE\":\n        background: true\n    - echo after >> \"$TRACE\"\n";
+    for target in [Target::Bash, Target::Make] {
+        let compile = |yaml: &str| {
+            let source = yml2sh::Source::new("dirs.yml", yaml.to_string());
+            yml2sh::compile(&source, &common::options(target))
+                .unwrap()
+                .text
+        };
+        let scratch = Scratch::new(&format!("dirs-{target:?}"), &compile(yaml));
+        let file = scratch.base.join("a-file");
+        std::fs::write(&file, "").unwrap();
+        let under_file = file.join("x").to_string_lossy().into_owned();
+        let clean = || {
+            (0..30).any(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                scratch.leftovers().is_empty()
+            })
+        };
+        for (env, says) in [
+            ("XDG_CACHE_HOME", "cannot count the build in"),
+            ("CIRCLE_ARTIFACTS", "cannot create CIRCLE_ARTIFACTS"),
+        ] {
+            let out = scratch.run(target, &[], &[(env, &under_file)]);
+            let all = text(&out);
+            assert_eq!(out.status.code(), Some(2), "{target:?} {env}: {all}");
+            assert!(all.contains(says), "{target:?} {env}: {all}");
+            assert_eq!(scratch.take_trace(), "", "{target:?} {env}: a command ran");
+            assert!(clean(), "{target:?} {env}: left {:?}", scratch.leftovers());
+        }
+        // The cache cannot be saved: said, and the build goes on.
+        let out = scratch.run(target, &[], &[("YML2SH_CACHE_DIR", &under_file)]);
+        let all = text(&out);
+        assert!(out.status.success(), "{target:?} cache: {all}");
+        assert!(
+            all.contains("warning: could not save") && all.contains("cannot create a directory"),
+            "{target:?} cache: {all}"
+        );
+        assert_eq!(scratch.take_trace(), "deps\n");
+        assert!(clean(), "{target:?} cache: left {:?}", scratch.leftovers());
+        // $CIRCLE_ARTIFACTS replaced by a file: the background command's log cannot be written.
+        let scratch = Scratch::new(&format!("dirs-bg-{target:?}"), &compile(background));
+        let out = scratch.run(target, &[], &[]);
+        let all = text(&out);
+        assert!(!out.status.success(), "{target:?} background: {all}");
+        assert!(
+            all.contains("cannot write its output to") && all.contains("not started"),
+            "{target:?} background: {all}"
+        );
+        assert!(
+            all.contains("FAILED  test") && all.contains("background: cannot write its output"),
+            "{target:?} background: {all}"
+        );
+        // Test commands all run, as in CircleCI; the background one never started.
+        assert_eq!(scratch.take_trace(), "after\n", "{target:?} background");
+        assert!(
+            clean(),
+            "{target:?} background: left {:?}",
+            scratch.leftovers()
+        );
+    }
+}
+
+/// Without flock(1) the build-number lock is a directory made with mkdir: one that cannot be
+/// made at all (here in /proc) is refused at once, never waited for without end.
+#[test]
+fn a_lock_directory_that_cannot_be_made_is_refused() {
+    let bin = std::env::temp_dir().join(format!("yml2sh-noflock-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&bin);
+    std::fs::create_dir_all(&bin).unwrap();
+    for tool in ["mkdir", "rmdir"] {
+        let path = Command::new("bash")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .unwrap();
+        let path = String::from_utf8(path.stdout).unwrap();
+        std::os::unix::fs::symlink(path.trim(), bin.join(tool)).unwrap();
+    }
+    let runtime = common::root().join("templates/runtime.sh");
+    // `timeout` only guards the test run against the old endless wait.
+    let out = Command::new("timeout")
+        .arg("60")
+        .arg("bash")
+        .arg("-c")
+        .arg(format!(
+            ". '{}'; PATH='{}'; y2s_locked /proc/yml2sh-lock true; echo \"status $?\"",
+            runtime.display(),
+            bin.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(text(&out).trim_end(), "status 1", "{}", text(&out));
+}
