@@ -3,13 +3,17 @@
 //! here rather than stored, one large input for each quadratic cost yml2sh once had.
 //!
 //! Each input is compiled to every format and checked in every message format by the real
-//! binary, as a child process under a time and memory cap the harness enforces. The caps are
+//! binary, as a child process under a CPU-time and memory cap the harness enforces (`ulimit -t`
+//! and `ulimit -v` on the child: CPU time, so a busy machine does not trip it). The caps are
 //! generous (they catch a hang or a blow-up, not slowness: speed is `bench/hostile.sh`'s job).
 //! Every run must end with exit 0 and an output, or exit 1 and a located error; never a panic,
 //! a signal or the cap.
 //!
-//! `YML2SH_HOSTILE_SIZE` sets the generated inputs' size in bytes (default 128 KiB);
-//! `YML2SH_HOSTILE_OUT=DIR` keeps them in DIR, and with `YML2SH_HOSTILE_WRITE_ONLY=1` only
+//! The generated inputs are sized so that, in the debug build, a linear run takes about a
+//! second of CPU at most while a quadratic one (each once was) takes far beyond the cap.
+//!
+//! `YML2SH_HOSTILE_SIZE` sets the generated inputs' size in bytes (default [`DEFAULT_SIZE`]);
+//! `YML2SH_HOSTILE_BIN` runs another yml2sh binary under the caps; `YML2SH_HOSTILE_OUT=DIR` keeps them in DIR, and with `YML2SH_HOSTILE_WRITE_ONLY=1` only
 //! writes them (bench/hostile.sh times them there with a release build).
 
 use crate::common;
@@ -19,10 +23,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A run taking longer than this is taken for a hang (debug build, busy machine).
-const TIME_CAP: Duration = Duration::from_secs(60);
-/// Address space a run may take, in KiB (`ulimit -v`): far above what any input needs.
-const MEMORY_CAP_KIB: u64 = 3 * 1024 * 1024;
+/// CPU seconds a run may use (`ulimit -t`; the kernel stops it with SIGXCPU): ten times what
+/// the slowest linear run takes in the debug build.
+const CPU_CAP_SECONDS: u64 = 10;
+/// Wall time after which a run is killed: a backstop for one that waits without using CPU.
+const TIME_CAP: Duration = Duration::from_secs(180);
+/// Address space a run may take, in KiB (`ulimit -v`): five times what any input needs (a
+/// linear run of a generated input peaks near 50 MB; the deployment conditions that once grew
+/// quadratically took 400 MB at this size).
+const MEMORY_CAP_KIB: u64 = 256 * 1024;
+/// Size of the generated inputs.
+const DEFAULT_SIZE: usize = 96 * 1024;
 
 const COMPILE: &[&str] = &["ir", "bash", "make", "github"];
 const MESSAGES: &[&str] = &["human", "json", "github"];
@@ -33,12 +44,22 @@ struct Run {
     stderr: String,
 }
 
+/// The binary under test: this build's, or `YML2SH_HOSTILE_BIN` (to try the caps on another).
+fn binary() -> PathBuf {
+    std::env::var_os("YML2SH_HOSTILE_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_yml2sh")),
+        PathBuf::from,
+    )
+}
+
 /// Runs yml2sh with `args` under the caps; panics naming `what` if a cap is hit.
 fn run(what: &str, args: &[&str]) -> Run {
     let mut child = Command::new("bash")
         .arg("-c")
-        .arg(format!("ulimit -v {MEMORY_CAP_KIB} && exec \"$0\" \"$@\""))
-        .arg(env!("CARGO_BIN_EXE_yml2sh"))
+        .arg(format!(
+            "ulimit -t {CPU_CAP_SECONDS} -v {MEMORY_CAP_KIB} && exec \"$0\" \"$@\""
+        ))
+        .arg(binary())
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -66,7 +87,7 @@ fn run(what: &str, args: &[&str]) -> Run {
         if started.elapsed() > TIME_CAP {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("{what}: yml2sh {args:?} still running after {TIME_CAP:?}: a hang");
+            panic!("{what}: yml2sh {args:?} still running after {TIME_CAP:?} (wall): a hang");
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -74,6 +95,18 @@ fn run(what: &str, args: &[&str]) -> Run {
     let stderr = String::from_utf8_lossy(&err.join().unwrap()).into_owned();
     use std::os::unix::process::ExitStatusExt;
     if let Some(signal) = status.signal() {
+        // SIGXCPU (24), or SIGKILL past the hard limit: the CPU cap.
+        if signal == 24 || signal == 9 {
+            panic!(
+                "{what}: yml2sh {args:?} used more than {CPU_CAP_SECONDS} s of CPU: quadratic, or a hang"
+            );
+        }
+        if stderr.contains("memory allocation of") {
+            panic!(
+                "{what}: yml2sh {args:?} needed more than {} MiB: memory grows faster than the input",
+                MEMORY_CAP_KIB / 1024
+            );
+        }
         panic!("{what}: yml2sh {args:?} killed by signal {signal}: {stderr:.2000}");
     }
     Run {
@@ -160,7 +193,7 @@ fn size() -> usize {
     std::env::var("YML2SH_HOSTILE_SIZE")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(128 * 1024)
+        .unwrap_or(DEFAULT_SIZE)
 }
 
 /// Repeats `item(i)` after `head` while the text stays within `size` bytes with `tail` added.
@@ -179,6 +212,9 @@ fn grow(head: &str, size: usize, tail: &str, item: impl Fn(usize) -> String) -> 
     text
 }
 
+/// A config head with tests (the workflow refuses an untested deployment) and deployments.
+const TESTED: &str = "test:\n  override: [make test]\ndeployment:\n";
+
 /// One input per cost that was once quadratic (or worse), each near `size` bytes.
 pub fn generated(size: usize) -> Vec<(&'static str, String)> {
     let half = size / 2;
@@ -186,7 +222,7 @@ pub fn generated(size: usize) -> Vec<(&'static str, String)> {
         // n subsections on one branch: n(n-1)/2 deployment-overlap warnings.
         (
             "overlap",
-            grow("deployment:\n", size, "", |i| {
+            grow(TESTED, size, "", |i| {
                 format!("  d{i}:\n    branch: master\n    commands:\n      - echo {i}\n")
             }),
         ),
@@ -297,13 +333,24 @@ pub fn generated(size: usize) -> Vec<(&'static str, String)> {
         // Many deployments with distinct regex branches and owners.
         (
             "many-deployments",
-            grow("deployment:\n", size, "", |i| {
+            grow(TESTED, size, "", |i| {
                 format!(
                     "  d{i}:\n    branch: /f{i}-.*/\n    owner: o{}\n    commands: [echo {i}]\n",
                     i % 7
                 )
             }),
         ),
+        // One subsection with many branches and many commands: a condition per step.
+        ("long-condition", {
+            let t = grow(TESTED, half, "    commands:\n", |i| {
+                if i == 0 {
+                    "  d:\n    branch:\n".to_string()
+                } else {
+                    format!("      - b{i}\n")
+                }
+            });
+            grow(&t, size, "", |i| format!("      - ./deploy {i}\n"))
+        }),
         // Many unknown services.
         (
             "many-services",
@@ -324,29 +371,40 @@ fn generated_quadratic_cases_finish_under_the_caps() {
     });
     std::fs::create_dir_all(&dir).unwrap();
     let write_only = std::env::var_os("YML2SH_HOSTILE_WRITE_ONLY").is_some();
+    // Every input and format that failed, not only the first.
+    let mut failed = vec![];
     for (name, text) in generated(size()) {
         let path = dir.join(format!("{name}.yml"));
         std::fs::write(&path, &text).unwrap();
         if write_only {
             continue;
         }
-        // Each case through the format it stresses (the debug build is slow: all formats at
-        // the size limit are bench/hostile.sh's, in release).
-        let compile: &[&str] = match name {
-            "one-flow-line" => &["make"],
-            "heredoc-tags" => &["bash"],
-            "overlap" | "many-deployments" => &["make"],
-            _ => &["ir"],
-        };
-        let messages: &[&str] = match name {
-            "many-warnings" | "warnings-one-line" | "cr-only" | "overlap" => &["human"],
-            _ => &[],
-        };
-        survive(&path, compile, messages);
+        // Every case in every format and `check`: a cost once quadratic in one back-end
+        // (the workflow's deployment conditions, make's numbering) hid from the others.
+        for format in COMPILE {
+            let run = std::panic::catch_unwind(|| survive(&path, &[format], &[]));
+            if let Err(e) = run {
+                failed.push(panic_text(&e));
+            }
+        }
+        for message in MESSAGES {
+            let run = std::panic::catch_unwind(|| survive(&path, &[], &[message]));
+            if let Err(e) = run {
+                failed.push(panic_text(&e));
+            }
+        }
     }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
     if keep.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+fn panic_text(e: &Box<dyn std::any::Any + Send>) -> String {
+    e.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
 }
 
 fn diagnostics(text: &str) -> Vec<yml2sh::Diagnostic> {
