@@ -15,11 +15,8 @@
 #   exported by the caller: Y2S_STATE Y2S_MAKEFILE Y2S_MAKE_PID (the Makefile)
 # ---------------------------------------------------------------------------------------------
 
-# The data block's settings, declared (not set) so that bash and shellcheck know them.
-declare -g Y2S_SOURCE Y2S_BUILD_SUBDIR Y2S_NODE_TOTAL Y2S_PHASES Y2S_NEEDS_DOCKER Y2S_NEEDS_CONTAINERS Y2S_SERVICE_NAMES
-declare -ga Y2S_BRANCHES_ONLY Y2S_BRANCHES_IGNORE Y2S_ARTIFACT_PATHS Y2S_DEPLOYMENT_NAMES Y2S_DEPLOYMENT_SECRETS
-
-# y2s_check_bash MAJOR MINOR: the runtime needs bash 4.4 or newer (macOS ships 3.2).
+# y2s_check_bash MAJOR MINOR: the runtime needs bash 4.4 or newer (macOS ships 3.2); checked
+# first, before anything an older bash would stumble on (declare -g).
 y2s_check_bash() {
   if [ "$1" -lt 4 ] || { [ "$1" = 4 ] && [ "$2" -lt 4 ]; }; then
     printf 'error: this build needs bash 4.4 or newer; this is bash %s.%s (on macOS: brew install bash)\n' "$1" "$2" >&2
@@ -27,6 +24,10 @@ y2s_check_bash() {
   fi
 }
 y2s_check_bash "${BASH_VERSINFO[0]}" "${BASH_VERSINFO[1]}"
+
+# The data block's settings, declared (not set) so that bash and shellcheck know them.
+declare -g Y2S_SOURCE Y2S_BUILD_SUBDIR Y2S_NODE_TOTAL Y2S_PHASES Y2S_NEEDS_DOCKER Y2S_NEEDS_CONTAINERS Y2S_SERVICE_NAMES
+declare -ga Y2S_BRANCHES_ONLY Y2S_BRANCHES_IGNORE Y2S_ARTIFACT_PATHS Y2S_DEPLOYMENT_NAMES Y2S_DEPLOYMENT_SECRETS
 
 y2s_color() {
   if [ -t 1 ] && [ -z "${NO_COLOR:-}" ] && [ "${TERM:-}" != dumb ]; then
@@ -1384,9 +1385,9 @@ y2s_deploy() {
 # command count) is saved under $Y2S_STATE after each call, restored before the next.
 # ---------------------------------------------------------------------------------------------
 
-# Writes $Y2S_STATE/line.sh: the functions a recipe line running one command calls, and for every
-# other function a stub that first loads them all from $Y2S_STATE/rest.sh (once, on the rare
-# line that needs one: services, the cache, the summary), then the entry. bash prints the
+# Writes $Y2S_STATE/line.sh: the functions a recipe line running one command calls, and for each
+# other function they name a stub that first loads the rest from $Y2S_STATE/rest.sh (once, on
+# the rare line that needs one: a failure, a background command), then the entry. bash prints the
 # definitions itself (`declare -f`); the data block's values come with the saved context.
 y2s_make_write_line() {
   local f
@@ -1400,11 +1401,17 @@ y2s_make_write_line() {
     case " ${line[*]} " in *" $f "*) ;; *) rest+=("$f") ;; esac
   done < <(declare -F)
   declare -f "${rest[@]}" >"$Y2S_STATE/rest.sh" || return 1
+  local core
+  core=$(declare -f "${line[@]}")
   {
     printf '%s\n' '# One recipe line of the Makefile (written by y2s_make_write_line).' 'set -u'
-    declare -f "${line[@]}"
+    printf '%s\n' "$core"
+    # Stubs only for the functions the ones above name (each costs its parse on every line);
+    # y2s_make_entry loads rest.sh itself for a line calling another one.
     for f in "${rest[@]}"; do
-      printf "%s() { . \"\$Y2S_STATE/rest.sh\" && %s \"\$@\"; }\n" "$f" "$f"
+      case $core in
+        *"$f"*) printf "%s() { . \"\$Y2S_STATE/rest.sh\" && %s \"\$@\"; }\n" "$f" "$f" ;;
+      esac
     done
     # The same ending as the Makefile's runtime.
     printf '%s\n' 'y2s_make_enter || exit' \
@@ -1495,6 +1502,11 @@ y2s_make_entry() {
     shift 2
   fi
   fn=${1:-}
+  # line.sh holds the functions running a command needs; the rest come from rest.sh.
+  if ! declare -F -- "$fn" >/dev/null && [ -f "$Y2S_STATE/rest.sh" ]; then
+    # shellcheck source=/dev/null # written by y2s_make_write_line
+    . "$Y2S_STATE/rest.sh"
+  fi
   case $fn in
     y2s_?*) declare -F -- "$fn" >/dev/null || y2s_die "make: no runtime function '$fn'" ;;
     *) y2s_die "make: not a runtime function: '$fn'" ;;
