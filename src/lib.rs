@@ -83,7 +83,7 @@ pub fn check_with(source: &Source, options: &Options, shellcheck: bool) -> Diagn
     }
     for target in [Target::Bash, Target::Make, Target::Github] {
         let mut emitted = Diagnostics::default();
-        emit::emit(&ir, target, &options.emit, &mut emitted);
+        emit::findings(&ir, target, &options.emit, &mut emitted);
         diags.extend(emitted);
     }
     diags.dedup();

@@ -2,8 +2,10 @@
 //! (SARIF validated by Microsoft's SARIF validator and the SARIF 2.1.0 schema, GitHub annotations
 //! parsed back), global flags before the subcommand.
 
+use crate::common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use yml2sh::Target;
 
 /// Warnings (`unknown-key`, `inferred-commands`) and a note (`host-change`) in a block scalar.
 const WARNS: &str = "dependencies:\n  override:\n    - |\n      make deps\n      sudo apt-get install -y libpq-dev\ntest:\n  overide:\n    - make\n  override:\n    - make test\n";
@@ -697,4 +699,33 @@ fn shellcheck_findings_point_into_the_circle_yml() {
     assert!(found.contains(&("SC2154".into(), 9, 13, 28)), "{found:?}");
     let human = yml2sh(&dir, &["check", "--shellcheck", "circle.yml"]);
     assert!(stdout(&human).contains("https://www.shellcheck.net/wiki/SC2086"));
+}
+
+#[test]
+fn check_reports_every_finding_each_back_end_gives() {
+    // check asks the back-ends for their findings without rendering them: the same findings
+    // compiling each target gives (lowered as check lowers, deployments allowed untested).
+    let mut inputs = common::all_inputs();
+    inputs.extend(common::yml_files(&common::fixture("hostile")));
+    for path in inputs {
+        let source = common::read_source(&path);
+        let mut options = common::options(Target::Bash);
+        options.lower.host_changes = true;
+        options.emit.allow_untested_deploy = true;
+        let checked = yml2sh::check(&source, &options).into_sorted();
+        for target in [Target::Ir, Target::Bash, Target::Make, Target::Github] {
+            options.target = target;
+            let compiled = match yml2sh::compile(&source, &options) {
+                Ok(out) => out.diagnostics.into_sorted(),
+                Err(d) => d.into_sorted(),
+            };
+            for d in &compiled {
+                assert!(
+                    checked.contains(d),
+                    "{}: -f {target:?} says what check does not: {d:?}",
+                    path.display()
+                );
+            }
+        }
+    }
 }

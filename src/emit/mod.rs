@@ -73,6 +73,15 @@ pub fn emit(
     }
 }
 
+/// What [`emit`] would report about the target, without writing it: a back-end decides its
+/// findings before it renders anything (the GitHub workflow's `capabilities`; build.sh and the
+/// Makefile have none), so `check` need not render three outputs to throw them away.
+pub fn findings(ir: &Ir, target: Target, options: &EmitOptions, diags: &mut Diagnostics) {
+    if target == Target::Github {
+        github::capabilities(ir, options, diags);
+    }
+}
+
 fn safe(s: String) -> Value {
     Value::from_safe_string(s)
 }

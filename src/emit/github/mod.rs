@@ -98,7 +98,7 @@ pub(crate) fn emit(
 
 /// What the workflow cannot say as 1.0 did, said before anything is emitted; `false` when it
 /// refuses to emit (an error was pushed).
-fn capabilities(ir: &Ir, options: &EmitOptions, diags: &mut Diagnostics) -> bool {
+pub(super) fn capabilities(ir: &Ir, options: &EmitOptions, diags: &mut Diagnostics) -> bool {
     let tested = ir
         .phase(PhaseKind::Test)
         .is_some_and(|p| p.steps.iter().any(|s| matches!(s, Step::Run(_))));
