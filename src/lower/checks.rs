@@ -174,6 +174,10 @@ fn hard_coded_path(text: &str) -> Option<&str> {
             .map_or(text.len(), |e| i + e);
         return Some(&text[i..end]);
     }
+    // Every spelling below names the repository variable: one search rules them all out.
+    if !text.contains("CIRCLE_PROJECT_REPONAME") {
+        return None;
+    }
     [
         "$HOME/$CIRCLE_PROJECT_REPONAME",
         "${HOME}/${CIRCLE_PROJECT_REPONAME}",
