@@ -97,8 +97,13 @@ pub(crate) fn environment() -> Environment<'static> {
     env.set_formatter(|out, state, value| {
         let _ = state;
         if value.is_safe() || value.as_str().is_none() {
-            // Numbers, booleans and filter output: their text is what the template means.
-            return out.write_str(&value.to_string()).map_err(Error::from);
+            // Numbers, booleans and filter output: their text is what the template means,
+            // written as it is (no copy of the runtime's text on the way).
+            return match value.as_str() {
+                Some(text) => out.write_str(text),
+                None => write!(out, "{value}"),
+            }
+            .map_err(Error::from);
         }
         Err(Error::new(
             ErrorKind::InvalidOperation,
