@@ -203,7 +203,8 @@ fn in_checkout(dir: &Path) -> bool {
 /// Looks at the build directory `dir` (the checkout with `general.build_dir` applied). Stacks
 /// are tried in one fixed order (iOS, Android, Ruby, Python, PHP, Clojure, Scala, Maven, Gradle,
 /// Ant, Haskell, Go, Node): the order their dependencies run and their tests are preferred.
-pub(crate) fn detect(dir: &Path) -> Detected {
+/// `listing` gets the names `dir` holds (when it could be listed), for later passes to reuse.
+pub(crate) fn detect(dir: &Path, listing: &mut Option<BTreeSet<String>>) -> Detected {
     let Some(p) = Project::open(dir) else {
         return Detected::NoProject;
     };
@@ -336,10 +337,13 @@ pub(crate) fn detect(dir: &Path) -> Detected {
     if let Some(t) = tests {
         inf.test = t;
     }
-    if inf.stacks.is_empty() && !in_checkout(dir) {
-        return Detected::NoProject;
-    }
-    Detected::Project(inf)
+    let detected = if inf.stacks.is_empty() && !in_checkout(dir) {
+        Detected::NoProject
+    } else {
+        Detected::Project(inf)
+    };
+    *listing = Some(p.names);
+    detected
 }
 
 fn ruby(p: &Project, inf: &mut Inference, xcode: bool) -> Vec<Inferred> {

@@ -112,8 +112,13 @@ const LOCKFILES: &[&str] = &[
 ];
 
 /// The lock files the project directory holds (in the build directory), as paths from the
-/// checkout: what a dependency cache is keyed on.
-pub(crate) fn lockfiles(project: &std::path::Path, build_dir: Option<&str>) -> Vec<String> {
+/// checkout: what a dependency cache is keyed on. `listed`: a directory inference already
+/// listed, and its names (used when it is this one).
+pub(crate) fn lockfiles(
+    project: &std::path::Path,
+    build_dir: Option<&str>,
+    listed: super::Listing,
+) -> Vec<String> {
     let prefix = build_dir
         .map(|b| b.trim_end_matches('/'))
         .filter(|b| !matches!(*b, "" | "."))
@@ -123,7 +128,11 @@ pub(crate) fn lockfiles(project: &std::path::Path, build_dir: Option<&str>) -> V
     // One listing instead of a `stat` for each of the many names (`yml2sh audit` lowers
     // thousands of checkouts): only the names the directory holds are looked at.
     // An unreadable listing (or a cut one) proves nothing absent: then every name is tried.
-    let names = super::infer::list(&dir).filter(|n| n.len() < super::infer::MAX_ENTRIES);
+    let names = match listed {
+        Some((path, names)) if path == dir => Some(names),
+        _ => super::infer::list(&dir),
+    }
+    .filter(|n| n.len() < super::infer::MAX_ENTRIES);
     let may_exist = |f: &str| {
         names
             .as_ref()

@@ -41,12 +41,15 @@ pub(crate) enum InferState {
     Project(infer::Inference),
 }
 
-fn infer_state(config: &Config, options: &LowerOptions) -> InferState {
+/// The directory inference listed, and its names: the lock files are looked for there too.
+type Listing = Option<(std::path::PathBuf, std::collections::BTreeSet<String>)>;
+
+fn infer_state(config: &Config, options: &LowerOptions) -> (InferState, Listing) {
     if options.no_infer {
-        return InferState::Off;
+        return (InferState::Off, None);
     }
     let Some(dir) = &options.project_dir else {
-        return InferState::NoProject;
+        return (InferState::NoProject, None);
     };
     let mut dir = dir.clone();
     if let Some(b) = config
@@ -57,10 +60,12 @@ fn infer_state(config: &Config, options: &LowerOptions) -> InferState {
     {
         dir.push(&b.value);
     }
-    match infer::detect(&dir) {
+    let mut names = None;
+    let state = match infer::detect(&dir, &mut names) {
         infer::Detected::Project(inf) => InferState::Project(inf),
         infer::Detected::NoProject => InferState::NoProject,
-    }
+    };
+    (state, names.map(|n| (dir, n)))
 }
 
 pub fn lower(
@@ -69,7 +74,7 @@ pub fn lower(
     options: &LowerOptions,
     diags: &mut Diagnostics,
 ) -> Ir {
-    let infer = infer_state(config, options);
+    let (infer, listing) = infer_state(config, options);
     let mut ir = build::run(source, config, &infer, diags);
     // First: later passes and every back-end see normalised paths only.
     paths::run(config, &mut ir, diags);
@@ -83,7 +88,7 @@ pub fn lower(
     }
     languages::run(&mut ir, diags);
     if let Some(dir) = &options.project_dir {
-        ir.lockfiles = languages::lockfiles(dir, ir.build_dir.as_deref());
+        ir.lockfiles = languages::lockfiles(dir, ir.build_dir.as_deref(), listing);
     }
     // Last: it reads every command as the other passes left it.
     vars::run(&mut ir, diags);
