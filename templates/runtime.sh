@@ -640,17 +640,8 @@ y2s_run() {
   title=${cmd%%$'\n'*}
   title=${title//$Y2S_CONTROL/?}
   if [ "$Y2S_MODE" = list ]; then
-    local notes=''
-    [ "$timeout" = 600 ] || notes+=" timeout=${timeout}s"
-    [ -z "$dir" ] || notes+=" pwd=$dir"
-    [ $background = 0 ] || notes+=" background"
-    # Which node runs it matters only when there is more than one.
-    [ "$nodes" = all-nodes ] || [ "${CIRCLE_NODE_TOTAL:-1}" = 1 ] || notes+=" node-0-only"
-    [ ${#globs[@]} = 0 ] || notes+=" files=${globs[*]}"
-    [ -z "$inferred" ] || notes+=" inferred from $inferred"
-    [ "$line" != 0 ] || line=-
-    [ "$cmd" = "$title" ] || title+=" …"
-    printf '  %-6s %s%s%s\n' "$line" "$title" "$Y2S_D" "${notes:+  [${notes# }]}$Y2S_0"
+    y2s_list_command "$line" "$timeout" "$dir" $background "$nodes" "$inferred" "$cmd" "$title" \
+      "${globs[@]}"
     return 0
   fi
   if ! y2s_selected "$Y2S_PHASE"; then
@@ -687,17 +678,43 @@ y2s_run() {
   local took=$((SECONDS - start))
   if [ "$Y2S_STATUS" = 0 ]; then
     y2s_note "    (${took}s)"
-  elif [ "$Y2S_TIMED_OUT" = 1 ]; then
+  else
+    y2s_command_failed "$line" "$title" "$timeout" "$took"
+  fi
+}
+
+# --list: one command, its line and what differs from its phase's defaults.
+# y2s_list_command LINE TIMEOUT PWD BACKGROUND NODES INFERRED TEXT TITLE [GLOB]...
+y2s_list_command() {
+  local line=$1 timeout=$2 dir=$3 background=$4 nodes=$5 inferred=$6 cmd=$7 title=$8 notes=''
+  shift 8
+  [ "$timeout" = 600 ] || notes+=" timeout=${timeout}s"
+  [ -z "$dir" ] || notes+=" pwd=$dir"
+  [ "$background" = 0 ] || notes+=" background"
+  # Which node runs it matters only when there is more than one.
+  [ "$nodes" = all-nodes ] || [ "${CIRCLE_NODE_TOTAL:-1}" = 1 ] || notes+=" node-0-only"
+  [ $# = 0 ] || notes+=" files=$*"
+  [ -z "$inferred" ] || notes+=" inferred from $inferred"
+  [ "$line" != 0 ] || line=-
+  [ "$cmd" = "$title" ] || title+=" …"
+  printf '  %-6s %s%s%s\n' "$line" "$title" "$Y2S_D" "${notes:+  [${notes# }]}$Y2S_0"
+}
+
+# A foreground command that failed (Y2S_STATUS, Y2S_TIMED_OUT): said and recorded.
+# y2s_command_failed LINE TITLE TIMEOUT SECONDS
+y2s_command_failed() {
+  local line=$1 title=$2 timeout=$3 took=$4 why
+  if [ "$Y2S_TIMED_OUT" = 1 ]; then
     printf '%s    timed out: no output for %ss (%ss)%s\n' "$Y2S_R" "$timeout" "$took" "$Y2S_0"
     y2s_record_failure "$line" "$title" "timed out after ${timeout}s without output"
-  else
-    local why="exit $Y2S_STATUS"
-    # bash's status for a command it could not find (126: found but not executable).
-    [ "$Y2S_STATUS" != 127 ] || why+=": a command was not found on PATH"
-    [ "$Y2S_STATUS" != 126 ] || why+=": a command is not executable"
-    printf '%s    %s (%ss)%s\n' "$Y2S_R" "$why" "$took" "$Y2S_0"
-    y2s_record_failure "$line" "$title" "$why"
+    return 0
   fi
+  why="exit $Y2S_STATUS"
+  # bash's status for a command it could not find (126: found but not executable).
+  [ "$Y2S_STATUS" != 127 ] || why+=": a command was not found on PATH"
+  [ "$Y2S_STATUS" != 126 ] || why+=": a command is not executable"
+  printf '%s    %s (%ss)%s\n' "$Y2S_R" "$why" "$took" "$Y2S_0"
+  y2s_record_failure "$line" "$title" "$why"
 }
 
 # CircleCI's own steps, as far as a local build can take them: said when their phase runs.
