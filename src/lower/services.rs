@@ -453,6 +453,12 @@ fn defaults(ir: &mut Ir, diags: &mut Diagnostics) {
             ));
         }
     }
+    // Only a command holding a `:` can publish a port (a fast scan rules out the others).
+    let with_colon: Vec<&str> = ir
+        .commands()
+        .map(|c| c.code.as_str())
+        .filter(|t| t.contains(':'))
+        .collect();
     for (name, words, needles) in DEFAULTS {
         if ir.services.iter().any(|s| s.name == *name) {
             continue;
@@ -461,7 +467,7 @@ fn defaults(ir: &mut Ir, diags: &mut Diagnostics) {
         let port = lookup(name).and_then(|k| k.ports.first().copied());
         if let Some(port) = port {
             let published = format!("{port}:{port}");
-            if ir.commands().any(|c| c.code.as_str().contains(&published)) {
+            if with_colon.iter().any(|t| t.contains(&published)) {
                 continue;
             }
         }
