@@ -74,6 +74,7 @@ pub fn lower(
     options: &LowerOptions,
     diags: &mut Diagnostics,
 ) -> Ir {
+    shell::forget();
     let (infer, listing) = infer_state(config, options);
     let mut ir = build::run(source, config, &infer, diags);
     // First: later passes and every back-end see normalised paths only.
@@ -92,5 +93,6 @@ pub fn lower(
     }
     // Last: it reads every command as the other passes left it.
     vars::run(&mut ir, diags);
+    shell::forget();
     ir
 }

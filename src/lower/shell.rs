@@ -3,7 +3,10 @@
 //! refusal (`None`) for anything it does not follow (heredocs, unclosed quotes), so a rewrite
 //! never acts on text it misread.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ops::Range;
+use std::rc::Rc;
 
 /// One word as written, with its quotes; `range` indexes the scanned text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,13 +46,53 @@ const KEYWORDS: &[&str] = &[
     "if", "then", "elif", "else", "do", "while", "until", "!", "{", "time",
 ];
 
+/// Token lists by text, kept while one config is lowered: host, languages, modernize and vars
+/// each read the same commands, and each text is tokenised once. Texts are kept up to
+/// [`REMEMBERED_BYTES`] in all (linear memory whatever the input).
+type Remembered = (usize, HashMap<Box<str>, Rc<Tokens>>);
+
+/// A text's tokens, or `None` where [`tokens`] refuses it.
+type Tokens = Option<Vec<(Tok, Range<usize>)>>;
+
+const REMEMBERED_BYTES: usize = 4 << 20;
+
+thread_local! {
+    static REMEMBERED: RefCell<Remembered> = RefCell::new((0, HashMap::new()));
+}
+
+/// Forgets the token lists of the texts seen so far (lowering calls it for each config).
+pub(crate) fn forget() {
+    REMEMBERED.with(|r| {
+        let mut r = r.borrow_mut();
+        r.0 = 0;
+        r.1.clear();
+    });
+}
+
+fn remembered_tokens(text: &str) -> Rc<Tokens> {
+    REMEMBERED.with(|r| {
+        let mut r = r.borrow_mut();
+        if let Some(t) = r.1.get(text) {
+            return Rc::clone(t);
+        }
+        let t = Rc::new(tokens(text));
+        if r.0 + text.len() <= REMEMBERED_BYTES {
+            r.0 += text.len();
+            r.1.insert(text.into(), Rc::clone(&t));
+        }
+        t
+    })
+}
+
 pub(crate) fn simple_commands(text: &str) -> Option<Vec<Simple<'_>>> {
-    let toks = tokens(text)?;
+    let remembered = remembered_tokens(text);
+    let toks = remembered.as_ref().as_ref()?;
     let mut out = vec![];
     let mut cur = Simple::default();
     let mut redirect_target = false;
     let mut redirect_out = false;
-    for (tok, range) in toks {
+    for &(tok, ref range) in toks {
+        let range = range.clone();
         match tok {
             Tok::Word if redirect_target => {
                 redirect_target = false;
@@ -95,10 +138,13 @@ pub(crate) fn simple_commands(text: &str) -> Option<Vec<Simple<'_>>> {
 
 /// True when `text` is one pipeline: no operator but `|` between its commands.
 pub(crate) fn is_single_pipeline(text: &str) -> bool {
-    tokens(text).is_some_and(|t| !t.iter().any(|(k, _)| *k == Tok::Sep))
+    remembered_tokens(text)
+        .as_ref()
+        .as_ref()
+        .is_some_and(|t| !t.iter().any(|(k, _)| *k == Tok::Sep))
 }
 
-fn tokens(text: &str) -> Option<Vec<(Tok, Range<usize>)>> {
+fn tokens(text: &str) -> Tokens {
     let b = text.as_bytes();
     let mut out = vec![];
     let mut i = 0;
