@@ -668,18 +668,39 @@ y2s_run() {
   fi
   local prelude
   y2s_prelude prelude "$dir" "${envs[@]}"
-  local start=$SECONDS
+  local start took
+  y2s_clock start
   if [ $background = 1 ]; then
     y2s_background "$id" "$prelude" "$cmd" ||
       y2s_record_failure "$line" "$title" "background: cannot write its output to \$CIRCLE_ARTIFACTS"
     return 0
   fi
   y2s_foreground "$timeout" "$prelude" "$cmd"
-  local took=$((SECONDS - start))
+  y2s_took took "$start"
   if [ "$Y2S_STATUS" = 0 ]; then
     y2s_note "    (${took}s)"
   else
     y2s_command_failed "$line" "$title" "$timeout" "$took"
+  fi
+}
+
+# y2s_clock VAR: microseconds since the epoch, without a fork (bash 5's EPOCHREALTIME, whose
+# separator follows the locale; whole seconds on bash 4.4).
+y2s_clock() {
+  local t=${EPOCHREALTIME:-$SECONDS.000000}
+  printf -v "$1" '%s' "${t//[!0-9]/}"
+}
+
+# y2s_took VAR START: the time since START (y2s_clock) as a command's line shows it: 0.04 below
+# ten seconds, whole seconds above.
+y2s_took() {
+  local now
+  y2s_clock now
+  local d=$((now - $2))
+  if ((d < 10000000)); then
+    printf -v "$1" '%d.%02d' $((d / 1000000)) $((d / 10000 % 100))
+  else
+    printf -v "$1" '%d' $((d / 1000000))
   fi
 }
 
@@ -1411,7 +1432,7 @@ y2s_make_write_line() {
   local -a line=(y2s_make_enter y2s_make_entry y2s_color y2s_make_latest y2s_make_save
     y2s_enter_home y2s_make_deployment y2s_run y2s_selected y2s_stopped y2s_note y2s_show
     y2s_prelude y2s_foreground y2s_pipes y2s_own_fds y2s_sleep y2s_tell_warden y2s_copy
-    y2s_survivors) rest=()
+    y2s_survivors y2s_clock y2s_took) rest=()
   # The runtime's own functions only: one the environment exports stays the user's.
   while read -r _ _ f; do
     case $f in y2s_*) ;; *) continue ;; esac

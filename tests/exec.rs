@@ -910,6 +910,39 @@ fn exit_127_says_not_found_on_path() {
     }
 }
 
+/// A command's line says how long it took to the hundredth of a second, not bash's whole
+/// seconds (a 5 ms command said `(1s)` when it crossed a second's tick).
+#[test]
+fn each_command_says_how_long_it_took() {
+    let out = check(
+        "truth-durations",
+        &Case {
+            fixture: "durations.yml",
+            status: 1,
+            trace: &["slept"],
+            ..CASE
+        },
+    );
+    let took = |line: &str, prefix: &str| -> f64 {
+        line.strip_prefix(prefix)
+            .and_then(|r| r.strip_suffix("s)"))
+            .and_then(|r| r.parse().ok())
+            .unwrap_or_else(|| panic!("{line:?} is not {prefix}N.NNs)"))
+    };
+    for o in [&out, out.make.as_deref().unwrap()] {
+        let lines: Vec<&str> = o.stdout.lines().collect();
+        let ok = lines.iter().find(|l| l.starts_with("    (")).unwrap();
+        let t = took(ok, "    (");
+        assert!((0.29..5.0).contains(&t), "{ok}\n{}", o.stdout);
+        let failed = lines
+            .iter()
+            .find(|l| l.starts_with("    exit 3 ("))
+            .unwrap();
+        let t = took(failed, "    exit 3 (");
+        assert!((0.19..5.0).contains(&t), "{failed}\n{}", o.stdout);
+    }
+}
+
 #[test]
 fn only_with_deploy_outside_it_is_refused() {
     let case = Case {
