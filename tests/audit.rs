@@ -43,7 +43,7 @@ fn markdown_report_of_the_fixture_set() {
 
 fn validate(json: &str, name: &str) {
     let file =
-        std::env::temp_dir().join(format!("yml2sh-audit-{name}-{}.json", std::process::id()));
+        crate::common::tmp().join(format!("yml2sh-audit-{name}-{}.json", std::process::id()));
     std::fs::write(&file, json).unwrap();
     let out = Command::new("check-jsonschema")
         .arg("--schemafile")

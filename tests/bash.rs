@@ -15,7 +15,7 @@ fn inputs() -> Vec<PathBuf> {
 
 /// Writes every compilable input's script into one folder.
 fn scripts(name: &str) -> (PathBuf, Vec<PathBuf>) {
-    let dir = std::env::temp_dir().join(format!("yml2sh-{name}-{}", std::process::id()));
+    let dir = crate::common::tmp().join(format!("yml2sh-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let mut out = vec![];
@@ -139,7 +139,7 @@ fn help_list_and_dry_run_run_nothing() {
     let script = yml2sh::compile(&source, &common::options(Target::Bash))
         .unwrap()
         .text;
-    let dir = std::env::temp_dir().join(format!("yml2sh-modes-{}", std::process::id()));
+    let dir = crate::common::tmp().join(format!("yml2sh-modes-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("build.sh");
     std::fs::write(&file, script).unwrap();

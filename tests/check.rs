@@ -15,7 +15,7 @@ const CLEAN: &str = "dependencies:\n  override:\n    - true\ndatabase:\n  overri
 const BROKEN: &str = "dependencies:\n  override:\n    - make deps\n\n\ntest:\n  override:\n    - ./run.sh:\n        timeout: soon\n";
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("yml2sh-check-{name}-{}", std::process::id()));
+    let dir = crate::common::tmp().join(format!("yml2sh-check-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     for (file, text) in [
@@ -378,7 +378,7 @@ fn sarif_passes_the_sarif_validator_and_githubs_rules() {
 
 #[test]
 fn circle_yaml_is_found_when_circle_yml_is_absent() {
-    let dir = std::env::temp_dir().join(format!("yml2sh-check-yaml-{}", std::process::id()));
+    let dir = crate::common::tmp().join(format!("yml2sh-check-yaml-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("circle.yaml"), WARNS).unwrap();

@@ -22,7 +22,7 @@ fn yml2sh(args: &[&str], stdin: Option<&str>) -> Output {
 }
 
 fn tmpdir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("yml2sh-cli-{name}-{}", std::process::id()));
+    let dir = crate::common::tmp().join(format!("yml2sh-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

@@ -185,7 +185,7 @@ const DEPLOY_ENV: &[(&str, &str)] = &[
 fn check_seed(name: &str, expected: &[&str]) -> Run {
     let (fixture, dir) = seed(name);
     // The Kubernetes example calls `$KUBERNETES_ROOT/cluster/kubecfg.sh`: a stand-in too.
-    let kube = std::env::temp_dir().join(format!("yml2sh-kube-{name}-{}", std::process::id()));
+    let kube = crate::common::tmp().join(format!("yml2sh-kube-{name}-{}", std::process::id()));
     let kubecfg = common::stand_ins(&kube, &["kubecfg.sh"]);
     let _ = std::fs::remove_dir_all(kube.join("cluster"));
     std::fs::rename(&kubecfg, kube.join("cluster")).unwrap();
@@ -263,7 +263,7 @@ fn seed_kubernetes_deploys_through_kubecfg() {
 #[test]
 fn seed_layer_cache_survives_between_builds() {
     let (fixture, dir) = seed("layer-caching");
-    let cache = std::env::temp_dir().join(format!("yml2sh-layer-cache-{}", std::process::id()));
+    let cache = crate::common::tmp().join(format!("yml2sh-layer-cache-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&cache);
     let cache_arg = format!("--cache-dir={}", cache.display());
     let first = run("cache-1", &fixture, dir.as_deref(), &[&cache_arg], &[]);
@@ -704,7 +704,7 @@ fn a_taken_port_names_services_host() {
 /// that holds one build's whole copy, never a mix, with nothing left beside it.
 #[test]
 fn builds_at_once_do_not_collide() {
-    let base = std::env::temp_dir().join(format!("yml2sh-concurrent-{}", std::process::id()));
+    let base = crate::common::tmp().join(format!("yml2sh-concurrent-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
     let home = base.join("home");
     std::fs::create_dir_all(&home).unwrap();

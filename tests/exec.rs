@@ -47,7 +47,7 @@ struct Outcome {
 
 /// A fresh repository `acme/widget` on branch master with one commit holding `files`.
 fn scratch(name: &str, case: &Case) -> (PathBuf, PathBuf) {
-    let base = std::env::temp_dir().join(format!("yml2sh-exec-{}-{name}", std::process::id()));
+    let base = crate::common::tmp().join(format!("yml2sh-exec-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
     let repo = base.join("widget");
     let home = base.join("home");
@@ -1023,7 +1023,7 @@ fn the_build_s_home() {
     // --home DIR: the build's own home, the user's untouched; the cache of ~/docker is kept in
     // the user's store and restored into the build's home.
     for (target, name) in [(Target::Bash, "home-dir"), (Target::Make, "home-dir-make")] {
-        let base = std::env::temp_dir().join(format!("yml2sh-exec-{}-{name}", std::process::id()));
+        let base = crate::common::tmp().join(format!("yml2sh-exec-{}-{name}", std::process::id()));
         let own = base.join("own home");
         let case = Case {
             fixture: "home.yml",
@@ -1059,7 +1059,7 @@ fn the_build_s_home() {
             .exists());
     }
     // --home on build.sh's command line, and --fresh-home: nothing left, home or state.
-    let own = std::env::temp_dir().join(format!("yml2sh-exec-{}-flag-home", std::process::id()));
+    let own = crate::common::tmp().join(format!("yml2sh-exec-{}-flag-home", std::process::id()));
     let o = run_bash("home-flag", &case, &["--home", own.to_str().unwrap()]);
     assert!(
         o.trace[0].starts_with(&format!("home={} ", own.display())),
@@ -1100,7 +1100,7 @@ fn env_file_gives_project_settings_never_echoed() {
         ..CASE
     };
     let home = |name: &str| {
-        std::env::temp_dir()
+        crate::common::tmp()
             .join(format!("yml2sh-exec-{}-{name}", std::process::id()))
             .join("home/project.env")
     };
@@ -1308,7 +1308,7 @@ fn hostile_data_is_refused_at_compile_time() {
 /// three numbers, and the lock is gone afterwards.
 #[test]
 fn build_numbers_under_a_mkdir_lock_without_flock() {
-    let base = std::env::temp_dir().join(format!("yml2sh-exec-{}-nolock", std::process::id()));
+    let base = crate::common::tmp().join(format!("yml2sh-exec-{}-nolock", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
     // A PATH of everything on this machine but flock.
     let bin = base.join("bin");

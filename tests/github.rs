@@ -12,7 +12,7 @@ use serde_yaml::Value;
 use yml2sh::{Code, EmitOptions, Options, Source, Target};
 
 fn tmpdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("yml2sh-github-{name}-{}", std::process::id()));
+    let dir = crate::common::tmp().join(format!("yml2sh-github-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

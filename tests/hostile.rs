@@ -367,7 +367,7 @@ pub fn generated(size: usize) -> Vec<(&'static str, String)> {
 fn generated_quadratic_cases_finish_under_the_caps() {
     let keep = std::env::var_os("YML2SH_HOSTILE_OUT").map(PathBuf::from);
     let dir = keep.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("yml2sh-hostile-{}", std::process::id()))
+        crate::common::tmp().join(format!("yml2sh-hostile-{}", std::process::id()))
     });
     std::fs::create_dir_all(&dir).unwrap();
     let write_only = std::env::var_os("YML2SH_HOSTILE_WRITE_ONLY").is_some();

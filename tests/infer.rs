@@ -228,7 +228,7 @@ fn rails_exports_writes_database_yml_and_splits_rspec() {
 
 #[test]
 fn an_existing_database_yml_is_never_written() {
-    let dir = std::env::temp_dir().join(format!("yml2sh-infer-dbyml-{}", std::process::id()));
+    let dir = crate::common::tmp().join(format!("yml2sh-infer-dbyml-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     copy_dir(&project("rails"), &dir);
     std::fs::create_dir_all(dir.join("config")).unwrap();
@@ -242,7 +242,7 @@ fn an_existing_database_yml_is_never_written() {
 
 #[test]
 fn detection_never_blocks_on_a_fifo_or_reads_a_huge_file_whole() {
-    let dir = std::env::temp_dir().join(format!("yml2sh-infer-fifo-{}", std::process::id()));
+    let dir = crate::common::tmp().join(format!("yml2sh-infer-fifo-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join(".git")).unwrap();
     let status = Command::new("mkfifo")
@@ -268,7 +268,7 @@ fn detection_never_blocks_on_a_fifo_or_reads_a_huge_file_whole() {
 
 #[test]
 fn ios_without_a_shared_scheme_keeps_the_warning_at_the_test_phase() {
-    let dir = std::env::temp_dir().join(format!("yml2sh-infer-ios-{}", std::process::id()));
+    let dir = crate::common::tmp().join(format!("yml2sh-infer-ios-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("App.xcodeproj")).unwrap();
     std::fs::create_dir_all(dir.join(".git")).unwrap();

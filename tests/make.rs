@@ -46,7 +46,7 @@ struct Scratch {
 
 impl Scratch {
     fn new(name: &str, makefile: &str) -> Scratch {
-        let base = std::env::temp_dir().join(format!("yml2sh-make-{}-{name}", std::process::id()));
+        let base = crate::common::tmp().join(format!("yml2sh-make-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
         let repo = base.join("widget");
         for dir in [&repo, &base.join("home"), &base.join("tmp")] {
@@ -136,7 +136,7 @@ fn text(out: &Output) -> String {
 
 #[test]
 fn every_makefile_passes_make_n() {
-    let dir = std::env::temp_dir().join(format!("yml2sh-make-n-{}", std::process::id()));
+    let dir = crate::common::tmp().join(format!("yml2sh-make-n-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let mut checked = 0;
@@ -445,7 +445,7 @@ fn the_runtime_alone_passes_shellcheck() {
 
 #[test]
 fn the_runtime_a_makefile_writes_passes_shellcheck() {
-    let dir = std::env::temp_dir().join(format!("yml2sh-make-sc-{}", std::process::id()));
+    let dir = crate::common::tmp().join(format!("yml2sh-make-sc-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let mut files = vec![];
@@ -478,7 +478,7 @@ fn the_runtime_a_makefile_writes_passes_shellcheck() {
 #[test]
 fn build_settings_are_make_variables() {
     // YML2SH_SERVICES=host: no container starts, the client variables are still exported.
-    let dir = std::env::temp_dir().join(format!("yml2sh-make-vars-{}", std::process::id()));
+    let dir = crate::common::tmp().join(format!("yml2sh-make-vars-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let (repo, home) = common::scratch_repo("make-vars", None);
     std::fs::create_dir_all(&dir).unwrap();
@@ -914,7 +914,7 @@ fn a_directory_that_cannot_be_made_fails_clearly() {
 /// made at all (here in /proc) is refused at once, never waited for without end.
 #[test]
 fn a_lock_directory_that_cannot_be_made_is_refused() {
-    let bin = std::env::temp_dir().join(format!("yml2sh-noflock-{}", std::process::id()));
+    let bin = crate::common::tmp().join(format!("yml2sh-noflock-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&bin);
     std::fs::create_dir_all(&bin).unwrap();
     for tool in ["mkdir", "rmdir"] {

@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 const CONFIG: &str = "test:\n  override:\n    - echo hi\n";
 
 fn sandbox(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("yml2sh-output-{name}-{}", std::process::id()));
+    let dir = crate::common::tmp().join(format!("yml2sh-output-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("circle.yml"), CONFIG).unwrap();

@@ -15,7 +15,7 @@ struct Bin {
 impl Bin {
     fn new(name: &str, tools: &[&str]) -> Bin {
         let dir =
-            std::env::temp_dir().join(format!("yml2sh-stand-ins-{name}-{}", std::process::id()));
+            crate::common::tmp().join(format!("yml2sh-stand-ins-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("bin")).unwrap();
         let script = common::root().join("tests/support/record");

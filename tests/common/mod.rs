@@ -5,6 +5,30 @@ use std::path::{Path, PathBuf};
 
 use yml2sh::{Options, Source, Target};
 
+/// Where tests make their scratch files: one folder per run of the test binary in the system's
+/// temporary folder (outside any repository, as the tests need), so a run leaves one folder,
+/// not thousands; the folders of earlier runs whose process is gone are removed by the first
+/// test that asks.
+pub fn tmp() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let base = std::env::temp_dir().join("yml2sh-tests");
+        for entry in std::fs::read_dir(&base).into_iter().flatten().flatten() {
+            let pid = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok());
+            if pid.is_some_and(|p| !Path::new(&format!("/proc/{p}")).exists()) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let dir = base.join(std::process::id().to_string());
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    })
+    .clone()
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -70,7 +94,7 @@ pub fn git(repo: &Path, args: &[&str]) -> String {
 /// A scratch folder holding `widget/` (a git repository of `acme/widget` on master, with one
 /// commit of the files copied from `seed`, if given) and `home/`.
 pub fn scratch_repo(name: &str, seed: Option<&Path>) -> (PathBuf, PathBuf) {
-    let base = std::env::temp_dir().join(format!("yml2sh-{name}-{}", std::process::id()));
+    let base = tmp().join(format!("yml2sh-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
     let repo = base.join("widget");
     let home = base.join("home");
