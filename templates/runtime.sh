@@ -1132,7 +1132,13 @@ y2s_on_exit() {
 y2s_interrupt() {
   [ "${Y2S_OWNER:-}" = "$BASHPID" ] || exit 143
   trap - INT TERM
-  printf '\n%sinterrupted%s\n' "$Y2S_R" "$Y2S_0" >&2
+  # What a summary says, on one line: the build ends here, teardown and deployment not run.
+  local failed=0 _
+  if [ -n "${Y2S_STATE:-}" ] && [ -s "$Y2S_STATE/failed" ]; then
+    while IFS= read -r _; do failed=$((failed + 1)); done <"$Y2S_STATE/failed"
+  fi
+  printf '\n%sinterrupted%s: %s started, %s failed, %s skipped; exit status 130\n' \
+    "$Y2S_R" "$Y2S_0" "${Y2S_RAN:-0}" "$failed" "${Y2S_SKIPPED:-0}" >&2
   exit 130
 }
 
