@@ -385,3 +385,51 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     );
     assert!(!tty(Some("1")).contains("\u{1b}["), "NO_COLOR is respected");
 }
+
+/// While a command runs, the no-output watchdog starts no process (it used to fork `wc` every
+/// second): counted with strace, a command of 4 s makes as many forks as one of 0.1 s.
+#[test]
+fn the_watchdog_forks_nothing_while_a_command_runs() {
+    let forks = |name: &str, seconds: &str| -> usize {
+        let (repo, home) = common::scratch_repo(name, None);
+        let text = format!("test:\n  override:\n    - sleep {seconds}\n");
+        let source = yml2sh::Source::new("watch.yml", text);
+        let script = repo.parent().unwrap().join("build.sh");
+        let built = yml2sh::compile(&source, &common::options(yml2sh::Target::Bash)).unwrap();
+        std::fs::write(&script, built.text).unwrap();
+        let log = repo.parent().unwrap().join("strace.log");
+        let out = Command::new("strace")
+            .args([
+                "-f",
+                "-qq",
+                "--seccomp-bpf",
+                "-e",
+                "trace=fork,vfork,clone,clone3",
+                "-o",
+            ])
+            .arg(&log)
+            .arg("bash")
+            .arg(&script)
+            .current_dir(&repo)
+            .env("HOME", &home)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("strace is on PATH (.ci/run installs it)");
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.contains("resumed>") && !l.contains("= -1"))
+            .count()
+    };
+    let short = forks("watch-short", "0.1");
+    let long = forks("watch-long", "4");
+    assert!(
+        long <= short + 1,
+        "a 4 s command made {long} forks, a 0.1 s one {short}: the watchdog forks while it waits"
+    );
+}
