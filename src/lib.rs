@@ -1,6 +1,8 @@
 //! yml2sh: compile a CircleCI 1.0 `circle.yml` into a bash script, a Makefile or a GitHub
 //! Actions workflow. `compile` runs the whole pipeline: parse → lower → emit.
 
+#![forbid(unsafe_code)]
+
 pub mod audit;
 pub mod cli;
 pub mod diagnostic;

@@ -1,5 +1,7 @@
 //! Binary shim: parse the command line, run yml2sh, exit with its code.
 
+#![forbid(unsafe_code)]
+
 fn main() {
     std::process::exit(yml2sh::cli::main());
 }
