@@ -107,11 +107,7 @@ fn draw_simple(
     if !simple {
         return None;
     }
-    let level = match d.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Note => "note",
-    };
+    let level = d.severity.as_str();
     let number = at.line_start.to_string();
     let pad = " ".repeat(number.len());
     let mut out = String::with_capacity(256 + line.len() * 2 + help.map_or(0, str::len));
@@ -281,11 +277,7 @@ pub fn sarif(files: &[(&Source, &[Diagnostic])]) -> String {
             if let Some(help) = &d.help {
                 let _ = write!(text, "\nhelp: {help}");
             }
-            let level = match d.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-                Severity::Note => "note",
-            };
+            let level = d.severity.as_str();
             let mut region = json!({ "startLine": start.0, "startColumn": start.1 });
             if end > start {
                 region["endLine"] = json!(end.0);
