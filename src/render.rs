@@ -478,11 +478,6 @@ fn locate(source: &Source, start: usize, end: usize) -> Option<Located<'_>> {
     })
 }
 
-/// Shows each tab as one space, keeping every byte offset and column number.
-///
-/// annotate-snippets 0.11 widens tabs in the source line but not in the caret
-/// line, which would put carets after a tab in the wrong column; widening the
-/// range to match would make the `-->` column disagree with [`Source::line_col`].
 /// `text` with its control characters but newline and tab written as `\u{…}` escapes.
 fn visible(text: &str) -> Cow<'_, str> {
     if !text
@@ -504,6 +499,11 @@ fn visible(text: &str) -> Cow<'_, str> {
     )
 }
 
+/// Shows each tab as one space, keeping every byte offset and column number.
+///
+/// annotate-snippets 0.11 widens tabs in the source line but not in the caret
+/// line, which would put carets after a tab in the wrong column; widening the
+/// range to match would make the `-->` column disagree with [`Source::line_col`].
 fn tabs_as_spaces(text: &str) -> Cow<'_, str> {
     if text.contains('\t') {
         Cow::Owned(text.replace('\t', " "))
