@@ -259,10 +259,7 @@ pub fn audit_file(path: &Path) -> ConfigReport {
             // has none.
             let name = path.file_name().and_then(|n| n.to_str());
             if matches!(name, Some("circle.yml" | "circle.yaml")) {
-                options.lower.project_dir = Some(match path.parent() {
-                    Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-                    _ => PathBuf::from("."),
-                });
+                options.lower.project_dir = Some(crate::checkout_of(path));
             }
             match crate::lower(&source, &options) {
                 Ok((ir, diags)) => (source, diags.sorted(), Some(ir)),

@@ -59,12 +59,10 @@ struct InferArgs {
 
 impl InferArgs {
     fn options(&self, file: &Path, verbatim: bool) -> LowerOptions {
-        let project_dir = self.project_dir.clone().or_else(|| {
-            (file != Path::new("-")).then(|| match file.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-                _ => PathBuf::from("."),
-            })
-        });
+        let project_dir = self
+            .project_dir
+            .clone()
+            .or_else(|| (file != Path::new("-")).then(|| crate::checkout_of(file)));
         LowerOptions {
             verbatim,
             project_dir,

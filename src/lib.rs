@@ -92,6 +92,15 @@ pub fn check_with(source: &Source, options: &Options, shellcheck: bool) -> Diagn
     diags
 }
 
+/// The checkout a config file sits in, where inference looks by default: its directory, or
+/// `.` for a bare file name.
+pub fn checkout_of(file: &std::path::Path) -> std::path::PathBuf {
+    match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    }
+}
+
 /// Reads input bytes into a [`Source`], refusing non-UTF-8 text with a located error.
 pub fn source_from_bytes(name: &str, bytes: Vec<u8>) -> Result<Source, Box<(Source, Diagnostic)>> {
     match String::from_utf8(bytes) {
