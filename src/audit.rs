@@ -282,7 +282,7 @@ pub fn audit_file(path: &Path) -> ConfigReport {
         if d.code == Code::Secrets {
             report.secrets.extend(backticked(&d.message));
         }
-        if let Some(what) = cannot_express(d) {
+        if let Some((what, _)) = cannot_express(d) {
             if !report.cannot_express.contains(&what) {
                 report.cannot_express.push(what);
             }
@@ -312,24 +312,21 @@ pub fn audit_file(path: &Path) -> ConfigReport {
     report
 }
 
-/// The name of what cannot be expressed, when the diagnostic says so.
-fn cannot_express(d: &Diagnostic) -> Option<&'static str> {
+/// The name of what cannot be expressed, when the diagnostic says so, and whether it makes the
+/// config unsupported.
+fn cannot_express(d: &Diagnostic) -> Option<(&'static str, bool)> {
     if d.code == Code::DeploymentNoCommands && d.message.contains(CODEDEPLOY) {
-        return Some(CODEDEPLOY);
+        return Some((CODEDEPLOY, true));
     }
     CANNOT_EXPRESS
         .iter()
         .find(|(c, ..)| *c == d.code)
-        .map(|(c, ..)| c.as_str())
+        .map(|(c, .., blocking)| (c.as_str(), *blocking))
 }
 
 /// True when what cannot be expressed makes the config unsupported.
 fn blocks(d: &Diagnostic) -> bool {
-    cannot_express(d).is_some()
-        && CANNOT_EXPRESS
-            .iter()
-            .find(|(c, ..)| *c == d.code)
-            .is_none_or(|(.., blocking)| *blocking)
+    cannot_express(d).is_some_and(|(_, blocking)| blocking)
 }
 
 /// The `names` a message quotes in backticks.
