@@ -112,15 +112,7 @@ pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<String, mini
     let view = View {
         rewritten: ir
             .commands()
-            .filter_map(|c| {
-                let o = c.original.as_ref()?;
-                let more = if o.as_str().trim().contains('\n') {
-                    " …"
-                } else {
-                    ""
-                };
-                Some((c.line, format!("{}{more}", o.title())))
-            })
+            .filter_map(|c| Some((c.line, super::title_line(c.original.as_ref()?))))
             .collect(),
         data: build_data(ir, options.nodes)?,
         version: options.version.clone(),

@@ -254,13 +254,7 @@ fn deployment_targets(ir: &Ir) -> Vec<String> {
 /// `make help`: the targets and the commands they run, one line each.
 fn help(ir: &Ir, options: &super::EmitOptions, deployments: &[DeploymentView]) -> Vec<String> {
     let command = |c: &Command| {
-        let code = c.code.as_str();
-        let title = c.code.title();
-        let more = if code.trim().contains('\n') {
-            " …"
-        } else {
-            ""
-        };
+        let title = super::title_line(&c.code);
         let from = c
             .inferred_from
             .as_ref()
@@ -270,7 +264,7 @@ fn help(ir: &Ir, options: &super::EmitOptions, deployments: &[DeploymentView]) -
         } else {
             c.line.to_string()
         };
-        format!("      {line:<5} {title}{more}{from}")
+        format!("      {line:<5} {title}{from}")
     };
     // One column for every target's description, as wide as the longest name needs.
     let width = deployments

@@ -82,6 +82,17 @@ pub fn findings(ir: &Ir, target: Target, options: &EmitOptions, diags: &mut Diag
     }
 }
 
+/// A command's first line as a one-line listing shows it (build.sh's header, `make help`),
+/// with ` …` when more lines follow.
+pub(crate) fn title_line(code: &crate::ir::ShellCode) -> String {
+    let more = if code.as_str().trim().contains('\n') {
+        " …"
+    } else {
+        ""
+    };
+    format!("{}{more}", code.title())
+}
+
 fn safe(s: String) -> Value {
     Value::from_safe_string(s)
 }
