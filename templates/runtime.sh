@@ -53,6 +53,8 @@ y2s_sleep() {
   read -rt "$1" -u "$Y2S_SLEEP_FD" _ || :
 }
 y2s_note() { printf '%s%s%s\n' "$Y2S_D" "$*" "$Y2S_0"; }
+# y2s_header NAME [NOTE]: the line that opens a phase (or the summary) in the log.
+y2s_header() { printf '\n%s==> %s%s%s\n' "$Y2S_B" "$1" "$Y2S_0" "${2:+ $2}"; }
 y2s_warn() { printf '%swarning:%s %s\n' "$Y2S_Y" "$Y2S_0" "$*"; }
 y2s_die() { printf '%serror:%s %s\n' "$Y2S_R" "$Y2S_0" "$*" >&2; exit 2; }
 
@@ -260,9 +262,9 @@ y2s_phase() {
       if ! y2s_selected "$1"; then
         Y2S_PENDING="(setup only: --only $Y2S_ONLY)"
       elif y2s_stopped; then
-        printf '\n%s==> %s%s (skipped: %s)\n' "$Y2S_B" "$1" "$Y2S_0" "$(<"$Y2S_STATE/stopped")"
+        y2s_header "$1" "(skipped: $(<"$Y2S_STATE/stopped"))"
       else
-        printf '\n%s==> %s%s\n' "$Y2S_B" "$1" "$Y2S_0"
+        y2s_header "$1"
       fi
       ;;
   esac
@@ -753,7 +755,7 @@ y2s_setup() {
   y2s_stopped && return 1
   y2s_setup_wanted || return 1
   if [ -n "$Y2S_PENDING" ]; then
-    printf '\n%s==> %s%s %s\n' "$Y2S_B" "$Y2S_PHASE" "$Y2S_0" "$Y2S_PENDING"
+    y2s_header "$Y2S_PHASE" "$Y2S_PENDING"
     Y2S_PENDING=''
   fi
   y2s_note "($1)"
@@ -1044,7 +1046,7 @@ y2s_copy_artifacts() {
 # result, and the exit status. Its status is the build's.
 y2s_summary() {
   local phase line title why failed=0 status=0 now counts
-  printf '\n%s==> summary%s\n' "$Y2S_B" "$Y2S_0"
+  y2s_header summary
   if [ -s "$Y2S_STATE/failed" ]; then
     while IFS=$'\t' read -r phase line title why; do
       printf '%sFAILED%s  %-12s %s:%s  %s (%s)\n' "$Y2S_R" "$Y2S_0" "$phase" "$Y2S_SOURCE" "$line" "$title" "$why"
@@ -1399,11 +1401,11 @@ y2s_deploy() {
     why="no subsection matches branch=${CIRCLE_BRANCH:-(none)} tag=${CIRCLE_TAG:-(none)} owner=$CIRCLE_PROJECT_USERNAME"
   fi
   if [ -n "$why" ]; then
-    printf '\n%s==> deployment%s (not run: %s)\n' "$Y2S_B" "$Y2S_0" "$why"
+    y2s_header deployment "(not run: $why)"
     Y2S_DEPLOY_RESULT="not run ($why)"
     return 0
   fi
-  printf '\n%s==> deployment%s\n' "$Y2S_B" "$Y2S_0"
+  y2s_header deployment
   if [ "$Y2S_DEPLOY" = 0 ]; then
     y2s_say "deployment '$name' matches and would run; ${Y2S_DEPLOY_HINT:-pass --deploy to run it}"
     y2s_check_secrets "$pick"
