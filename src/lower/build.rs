@@ -129,7 +129,14 @@ pub(super) fn run(
         );
     }
 
-    let dependencies = config.dependencies.as_ref();
+    // What the config lists, then inference's additions: computed once, both are kept.
+    let listed_cache = texts(
+        config
+            .dependencies
+            .as_ref()
+            .map_or(&[][..], |d| &d.cache_directories),
+    );
+    let cache = cache_directories(listed_cache.clone(), infer);
     Ir {
         source_name: source.name.clone(),
         build_dir: config
@@ -171,17 +178,12 @@ pub(super) fn run(
             only: patterns(&config.general.branches_only, diags),
             ignore: patterns(&config.general.branches_ignore, diags),
         },
-        cache_inferred: {
-            let listed = texts(dependencies.map_or(&[][..], |d| &d.cache_directories));
-            cache_directories(listed.clone(), infer)
-                .into_iter()
-                .filter(|d| !listed.contains(d))
-                .collect()
-        },
-        cache_directories: cache_directories(
-            texts(dependencies.map_or(&[][..], |d| &d.cache_directories)),
-            infer,
-        ),
+        cache_inferred: cache
+            .iter()
+            .filter(|d| !listed_cache.contains(d))
+            .cloned()
+            .collect(),
+        cache_directories: cache,
         artifacts: texts(&config.general.artifacts),
         webhooks: texts(&config.webhooks),
         language_spans: machine
