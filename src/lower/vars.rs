@@ -221,25 +221,6 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
     let defined = defined_names(ir);
     let kind = |name: &str| classify(name, &defined);
 
-    // What each machine.environment value reads: its names, each with the entry it refers to
-    // (file order: an entry sees only those above it, and the variables of the environment).
-    // Expanded per command by a walk that visits each entry once, rather than a list of
-    // everything each entry reads transitively, which a chain of n entries made O(n^2) in
-    // memory and O(n^3) in time (4,000 chained variables: 129 s, 450 MB).
-    let mut latest: HashMap<&str, usize> = HashMap::new();
-    let mut env_refs: Vec<Vec<(String, Option<usize>)>> = Vec::with_capacity(ir.environment.len());
-    for (i, e) in ir.environment.iter().enumerate() {
-        let refs = references(&e.value)
-            .into_iter()
-            .map(|name| {
-                let entry = latest.get(name.as_str()).copied();
-                (name, entry)
-            })
-            .collect();
-        env_refs.push(refs);
-        latest.insert(e.name.as_str(), i);
-    }
-
     let mut commands = vec![];
     // (first place read, name) for the diagnostics, in source order.
     let mut secret_at: BTreeMap<String, Span> = BTreeMap::new();
@@ -255,15 +236,28 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
             *at = span;
         }
     };
+    // What each machine.environment value reads (noted, and kept for the commands): its names,
+    // each with the entry it refers to (file order: an entry sees only those above it, and the
+    // variables of the environment).
+    // Expanded per command by a walk that visits each entry once, rather than a list of
+    // everything each entry reads transitively, which a chain of n entries made O(n^2) in
+    // memory and O(n^3) in time (4,000 chained variables: 129 s, 450 MB).
+    let mut latest: HashMap<&str, usize> = HashMap::new();
+    let mut env_refs: Vec<Vec<(String, Option<usize>)>> = Vec::with_capacity(ir.environment.len());
     let mut environment_circle = vec![];
-    for e in &ir.environment {
+    for (i, e) in ir.environment.iter().enumerate() {
+        let mut refs = vec![];
         for name in references(&e.value) {
             let k = kind(&name);
             note(&name, e.span, k);
             if k == Kind::Circle {
-                environment_circle.push(name);
+                environment_circle.push(name.clone());
             }
+            let entry = latest.get(name.as_str()).copied();
+            refs.push((name, entry));
         }
+        env_refs.push(refs);
+        latest.insert(e.name.as_str(), i);
     }
     for c in ir.commands() {
         let mut direct = references(c.code.as_str());
