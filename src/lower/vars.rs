@@ -473,13 +473,9 @@ impl Reads {
     }
 }
 
-/// Collects a name; [`unique`] drops the repeats once the list is complete (checking each
-/// push against the list was quadratic in a long command).
-fn push_unique(out: &mut Vec<String>, name: String) {
-    out.push(name);
-}
-
-/// Keeps the first of each name, in order.
+/// Keeps the first of each name, in order: [`references`] and [`assignments`] collect every
+/// name, then drop the repeats once (checking each push against the list was quadratic in a
+/// long command).
 fn unique(mut out: Vec<String>) -> Vec<String> {
     let mut seen = HashSet::with_capacity(out.len());
     out.retain(|n| seen.insert(n.clone()));
@@ -571,7 +567,7 @@ fn push_upper(out: &mut Vec<String>, name: String) {
         && name.chars().any(|c| c.is_ascii_uppercase())
         && !name.chars().any(|c| c.is_ascii_lowercase());
     if upper {
-        push_unique(out, name);
+        out.push(name);
     }
 }
 
@@ -604,7 +600,7 @@ fn assignments_in(words: &[&str], out: &mut Vec<String>) {
         if !is_name(name) {
             break;
         }
-        push_unique(out, name.to_string());
+        out.push(name.to_string());
         i += 1;
     }
     let Some(&cmd) = words.get(i) else { return };
@@ -612,7 +608,7 @@ fn assignments_in(words: &[&str], out: &mut Vec<String>) {
     match cmd {
         "for" | "select" => {
             if let Some(n) = args.first().filter(|n| is_name(n)) {
-                push_unique(out, n.to_string());
+                out.push(n.to_string());
             }
         }
         "read" => {
@@ -624,7 +620,7 @@ fn assignments_in(words: &[&str], out: &mut Vec<String>) {
                     // Options taking a value: -a -d -i -n -N -p -t -u.
                     skip_value = opt.len() == 1 && "adinNptu".contains(opt);
                 } else if is_name(a) {
-                    push_unique(out, a.to_string());
+                    out.push(a.to_string());
                 }
             }
         }
@@ -632,7 +628,7 @@ fn assignments_in(words: &[&str], out: &mut Vec<String>) {
             for a in args.iter().filter(|a| !a.starts_with('-')) {
                 let name = a.split_once('=').map_or(*a, |(n, _)| n);
                 if is_name(name) {
-                    push_unique(out, name.to_string());
+                    out.push(name.to_string());
                 }
             }
         }
