@@ -145,8 +145,7 @@ impl Project {
     /// system call for each of the many names detection asks about (`yml2sh audit` over
     /// thousands of checkouts).
     fn may_exist(&self, rel: &str) -> bool {
-        let first = rel.split('/').next().unwrap_or(rel);
-        self.names.len() >= MAX_ENTRIES || self.names.contains(first)
+        may_hold(Some(&self.names), rel)
     }
 
     /// A directory holding at least one entry.
@@ -167,6 +166,13 @@ impl Project {
             .map(String::as_str)
             .collect()
     }
+}
+
+/// False when `names`, a directory's [`list`], shows that the first component of `rel` is not
+/// in it. No listing, or one cut at [`MAX_ENTRIES`], proves nothing absent.
+pub(crate) fn may_hold(names: Option<&BTreeSet<String>>, rel: &str) -> bool {
+    let first = rel.split('/').next().unwrap_or(rel);
+    names.is_none_or(|n| n.len() >= MAX_ENTRIES || n.contains(first))
 }
 
 pub(crate) fn list(dir: &Path) -> Option<BTreeSet<String>> {

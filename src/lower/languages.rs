@@ -131,16 +131,10 @@ pub(crate) fn lockfiles(
     let names = match listed {
         Some((path, names)) if path == dir => Some(names),
         _ => super::infer::list(&dir),
-    }
-    .filter(|n| n.len() < super::infer::MAX_ENTRIES);
-    let may_exist = |f: &str| {
-        names
-            .as_ref()
-            .is_none_or(|n| n.contains(f.split('/').next().unwrap_or(f)))
     };
     LOCKFILES
         .iter()
-        .filter(|f| may_exist(f) && dir.join(f).is_file())
+        .filter(|f| super::infer::may_hold(names.as_ref(), f) && dir.join(f).is_file())
         .map(|f| format!("{prefix}{f}"))
         .collect()
 }
