@@ -279,17 +279,12 @@ pub fn audit_file(path: &Path) -> ConfigReport {
     };
     for d in &diags {
         *report.codes.entry(d.code.as_str()).or_default() += 1;
-        if d.code == Code::Secrets {
-            report.secrets.extend(backticked(&d.message));
-        }
         if let Some((what, _)) = cannot_express(d) {
             if !report.cannot_express.contains(&what) {
                 report.cannot_express.push(what);
             }
         }
     }
-    report.secrets.sort();
-    report.secrets.dedup();
     let (status, decisive): (Status, Vec<&Diagnostic>) = if diags.iter().any(Diagnostic::is_error) {
         (
             Status::Failed,
@@ -329,19 +324,17 @@ fn blocks(d: &Diagnostic) -> bool {
     cannot_express(d).is_some_and(|(_, blocking)| blocking)
 }
 
-/// The `names` a message quotes in backticks.
-fn backticked(message: &str) -> Vec<String> {
-    message
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        .map(str::to_string)
-        .collect()
-}
-
-/// What the IR says about the config: commands, languages, services, deployments, modifiers.
+/// What the IR says about the config: commands, languages, services, deployments, modifiers,
+/// the secrets to create.
 fn describe(ir: &Ir, report: &mut ConfigReport) {
+    // Sorted by name, as lowering keeps them; what to create on GitHub is `stored_as`.
+    report.secrets = ir
+        .vars
+        .secrets
+        .iter()
+        .map(|s| s.stored_as.clone())
+        .collect();
+    report.secrets.sort();
     for phase in &ir.phases {
         let mut inferred = false;
         for step in &phase.steps {
@@ -857,11 +850,19 @@ mod tests {
     }
 
     #[test]
-    fn secrets_are_the_quoted_names() {
-        assert_eq!(
-            backticked("create 2 GitHub secrets before the workflow runs: `A_B`, `C`"),
-            ["A_B", "C"]
-        );
+    fn secrets_are_the_names_to_create_as_lowering_decided_them() {
+        let dir = std::env::temp_dir().join(format!("yml2sh-audit-secrets-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("app.yml");
+        std::fs::write(
+            &path,
+            "test:\n  override:\n    - echo $API_KEY $GITHUB_TOKEN\n",
+        )
+        .unwrap();
+        let report = audit_file(&path);
+        std::fs::remove_dir_all(&dir).unwrap();
+        // `GITHUB_TOKEN` is stored as `CIRCLE_GITHUB_TOKEN`; no word of a message is a secret.
+        assert_eq!(report.secrets, ["API_KEY", "CIRCLE_GITHUB_TOKEN"]);
     }
 
     #[test]
