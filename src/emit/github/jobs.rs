@@ -584,7 +584,7 @@ impl<'a> Builder<'a> {
         let Some(test) = self.ir.phase(PhaseKind::Test) else {
             return;
         };
-        if test.steps.iter().any(|s| matches!(s, Step::Run(_))) {
+        if self.ir.has_tests() {
             self.comments
                 .push("test: every command runs, even after one fails".into());
         }

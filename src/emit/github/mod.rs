@@ -22,7 +22,7 @@ mod triggers;
 use serde::Serialize;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::ir::{Ir, PhaseKind, Step, DEFAULT_TIMEOUT};
+use crate::ir::{Ir, DEFAULT_TIMEOUT};
 
 use super::EmitOptions;
 
@@ -99,10 +99,7 @@ pub(crate) fn emit(
 /// What the workflow cannot say as 1.0 did, said before anything is emitted; `false` when it
 /// refuses to emit (an error was pushed).
 pub(super) fn capabilities(ir: &Ir, options: &EmitOptions, diags: &mut Diagnostics) -> bool {
-    let tested = ir
-        .phase(PhaseKind::Test)
-        .is_some_and(|p| p.steps.iter().any(|s| matches!(s, Step::Run(_))));
-    if let (Some(d), false) = (ir.deployments.first(), tested) {
+    if let (Some(d), false) = (ir.deployments.first(), ir.has_tests()) {
         let allowed = options.allow_untested_deploy;
         let message = format!(
             "the workflow {} `deployment.{}` with no test command before it",
