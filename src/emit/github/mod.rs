@@ -128,17 +128,14 @@ pub(super) fn capabilities(ir: &Ir, options: &EmitOptions, diags: &mut Diagnosti
             ).with_help("write the branches as names or as `/prefix.*/`"));
         }
     }
-    if ir
+    if let Some(c) = ir
         .commands()
-        .any(|c| c.modifiers.timeout != DEFAULT_TIMEOUT)
+        .find(|c| c.modifiers.timeout != DEFAULT_TIMEOUT)
     {
-        let c = ir
-            .commands()
-            .find(|c| c.modifiers.timeout != DEFAULT_TIMEOUT);
         diags.push(
             Diagnostic::warning(
                 Code::WorkflowDifference,
-                c.map(|c| c.span),
+                c.span,
                 "GitHub Actions has no no-output timeout: the workflow ignores `timeout`",
             )
             .with_label("not kept")
