@@ -220,6 +220,12 @@ fn uses_var(ir: &Ir, names: &[&str]) -> bool {
             .any(|n| names.contains(&n.as_str()))
 }
 
+/// Whether the build writes to `$CIRCLE_ARTIFACTS`: a command reads it, or runs in the
+/// background (its output goes there).
+fn uses_artifacts(ir: &Ir) -> bool {
+    uses_var(ir, &["CIRCLE_ARTIFACTS"]) || ir.commands().any(|c| c.modifiers.background)
+}
+
 impl<'a> Builder<'a> {
     fn new(ir: &'a Ir, options: &'a EmitOptions, job: Job) -> Self {
         Builder {
@@ -286,7 +292,7 @@ impl<'a> Builder<'a> {
         });
         let mut prepare = vec![": > ~/.circlerc".to_string()];
         let mut dirs = vec![];
-        if uses_var(ir, &["CIRCLE_ARTIFACTS"]) || ir.commands().any(|c| c.modifiers.background) {
+        if uses_artifacts(ir) {
             dirs.push("/tmp/circle-artifacts");
         }
         if uses_var(ir, &["CIRCLE_TEST_REPORTS", "CI_REPORTS"]) {
@@ -680,7 +686,7 @@ impl<'a> Builder<'a> {
                 ..StepView::default()
             });
         };
-        if uses_var(ir, &["CIRCLE_ARTIFACTS"]) || ir.commands().any(|c| c.modifiers.background) {
+        if uses_artifacts(ir) {
             upload(
                 self,
                 "Upload $CIRCLE_ARTIFACTS",
