@@ -70,39 +70,15 @@ fn safe_name(s: &str) -> bool {
 /// (`==`), `prefix.*` (`startsWith`), `.*suffix` (`endsWith`), `.*middle.*` (`contains`), `.*`.
 /// GitHub compares strings ignoring case (README: what differs from 1.0).
 pub(super) fn expression(p: &Pattern, subject: &str) -> Option<String> {
-    let name = match p {
-        Pattern::Exact { name } => {
-            return safe_name(name).then(|| format!("{subject} == {}", lit(name)))
-        }
-        Pattern::Regex { source, .. } => source,
-    };
-    let src = name.strip_prefix('^').unwrap_or(name);
-    let src = src
-        .strip_suffix('$')
+    Form::of(p).map(|f| f.expr(subject))
+}
+
+/// A regex's source without the `^` and `$` that anchor it (matching is of whole names).
+fn unanchored(source: &str) -> &str {
+    let src = source.strip_prefix('^').unwrap_or(source);
+    src.strip_suffix('$')
         .filter(|s| !s.ends_with('\\'))
-        .unwrap_or(src);
-    let any = |s: &str| s == ".*" || s == ".*?";
-    if any(src) {
-        return Some("true".into());
-    }
-    let (lead, rest) = match src.strip_prefix(".*?").or_else(|| src.strip_prefix(".*")) {
-        Some(r) => (true, r),
-        None => (false, src),
-    };
-    let (trail, middle) = match rest.strip_suffix(".*?").or_else(|| rest.strip_suffix(".*")) {
-        Some(m) => (true, m),
-        None => (false, rest),
-    };
-    let text = literal_regex(middle)?;
-    if !safe_name(&text) {
-        return None;
-    }
-    Some(match (lead, trail) {
-        (false, false) => format!("{subject} == {}", lit(&text)),
-        (false, true) => format!("startsWith({subject}, {})", lit(&text)),
-        (true, false) => format!("endsWith({subject}, {})", lit(&text)),
-        (true, true) => format!("contains({subject}, {})", lit(&text)),
-    })
+        .unwrap_or(src)
 }
 
 /// The text a regex without metacharacters matches (`\.` and `\/` are literal).
@@ -128,12 +104,7 @@ pub(super) fn glob(p: &Pattern) -> Option<String> {
     match p {
         Pattern::Exact { name } => safe_name(name).then(|| name.clone()),
         Pattern::Regex { source, .. } => {
-            let src = source.strip_prefix('^').unwrap_or(source);
-            let src = src
-                .strip_suffix('$')
-                .filter(|s| !s.ends_with('\\'))
-                .unwrap_or(src);
-            let chars: Vec<char> = src.chars().collect();
+            let chars: Vec<char> = unanchored(source).chars().collect();
             let mut out = String::new();
             let mut i = 0;
             while i < chars.len() {
@@ -223,24 +194,35 @@ enum Form {
 }
 
 impl Form {
+    /// The form of a pattern, if it has one: a safe name, or a regex that is `.*`, or a literal
+    /// with `.*` at either end.
     fn of(p: &Pattern) -> Option<Form> {
-        let e = expression(p, "s")?;
-        let arg = |e: &str, f: &str| {
-            e.strip_prefix(f)
-                .and_then(|r| r.strip_prefix("(s, '"))
-                .and_then(|r| r.strip_suffix("')"))
-                .map(str::to_string)
+        let source = match p {
+            Pattern::Exact { name } => return safe_name(name).then(|| Form::Eq(name.clone())),
+            Pattern::Regex { source, .. } => source,
         };
-        Some(if e == "true" {
-            Form::Any
-        } else if let Some(n) = e.strip_prefix("s == '").and_then(|r| r.strip_suffix('\'')) {
-            Form::Eq(n.to_string())
-        } else if let Some(n) = arg(&e, "startsWith") {
-            Form::Prefix(n)
-        } else if let Some(n) = arg(&e, "endsWith") {
-            Form::Suffix(n)
-        } else {
-            Form::Contains(arg(&e, "contains")?)
+        let src = unanchored(source);
+        let any = |s: &str| s == ".*" || s == ".*?";
+        if any(src) {
+            return Some(Form::Any);
+        }
+        let (lead, rest) = match src.strip_prefix(".*?").or_else(|| src.strip_prefix(".*")) {
+            Some(r) => (true, r),
+            None => (false, src),
+        };
+        let (trail, middle) = match rest.strip_suffix(".*?").or_else(|| rest.strip_suffix(".*")) {
+            Some(m) => (true, m),
+            None => (false, rest),
+        };
+        let text = literal_regex(middle)?;
+        if !safe_name(&text) {
+            return None;
+        }
+        Some(match (lead, trail) {
+            (false, false) => Form::Eq(text),
+            (false, true) => Form::Prefix(text),
+            (true, false) => Form::Suffix(text),
+            (true, true) => Form::Contains(text),
         })
     }
 
@@ -437,18 +419,13 @@ done
 pub(super) fn build_condition(ir: &Ir) -> String {
     let mut cond = "github.event_name == 'push' || github.event.pull_request.head.repo.full_name != github.repository".to_string();
     // general.branches applies to the pull request's branch too.
-    let only: Option<Vec<String>> = ir
-        .branches
-        .only
-        .iter()
-        .map(|p| expression(p, "github.head_ref"))
-        .collect();
-    let ignore: Option<Vec<String>> = ir
-        .branches
-        .ignore
-        .iter()
-        .map(|p| expression(p, "github.head_ref"))
-        .collect();
+    let expressions = |ps: &[Pattern]| -> Option<Vec<String>> {
+        ps.iter()
+            .map(|p| expression(p, "github.head_ref"))
+            .collect()
+    };
+    let only = expressions(&ir.branches.only);
+    let ignore = expressions(&ir.branches.ignore);
     let mut pr = vec![];
     if let Some(only) = only.filter(|o| !o.is_empty()) {
         pr.push(format!("({})", only.join(" || ")));
