@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::ir::{Ir, Pattern, Step};
-use crate::source::Source;
+use crate::source::{Source, Span};
 
 /// What a migration of one config involves, the way GitHub Actions Importer's audit sorts them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -277,6 +277,13 @@ pub fn audit_file(path: &Path) -> ConfigReport {
         line: d.span.map(|s| source.line(s.start)),
         message: d.message.clone(),
     };
+    // The warnings lowering gave where a deployment asks for `codedeploy:`.
+    let codedeploy: Vec<Span> = ir
+        .iter()
+        .flat_map(|ir| ir.deployments.iter().filter_map(|d| d.codedeploy))
+        .collect();
+    let cannot_express = |d: &Diagnostic| cannot_express(d, &codedeploy);
+    let blocks = |d: &Diagnostic| cannot_express(d).is_some_and(|(_, blocking)| blocking);
     for d in &diags {
         *report.codes.entry(d.code.as_str()).or_default() += 1;
         if let Some((what, _)) = cannot_express(d) {
@@ -309,19 +316,14 @@ pub fn audit_file(path: &Path) -> ConfigReport {
 
 /// The name of what cannot be expressed, when the diagnostic says so, and whether it makes the
 /// config unsupported.
-fn cannot_express(d: &Diagnostic) -> Option<(&'static str, bool)> {
-    if d.code == Code::DeploymentNoCommands && d.message.contains(CODEDEPLOY) {
+fn cannot_express(d: &Diagnostic, codedeploy: &[Span]) -> Option<(&'static str, bool)> {
+    if d.code == Code::DeploymentNoCommands && d.span.is_some_and(|s| codedeploy.contains(&s)) {
         return Some((CODEDEPLOY, true));
     }
     CANNOT_EXPRESS
         .iter()
         .find(|(c, ..)| *c == d.code)
         .map(|(c, .., blocking)| (c.as_str(), *blocking))
-}
-
-/// True when what cannot be expressed makes the config unsupported.
-fn blocks(d: &Diagnostic) -> bool {
-    cannot_express(d).is_some_and(|(_, blocking)| blocking)
 }
 
 /// What the IR says about the config: commands, languages, services, deployments, modifiers,
@@ -847,6 +849,36 @@ mod tests {
         assert_eq!(csv_cell("a,b"), "\"a,b\"");
         assert_eq!(csv_cell("say \"x\""), "\"say \"\"x\"\"\"");
         assert_eq!(csv_cell("=1+1"), "'=1+1");
+    }
+
+    #[test]
+    fn codedeploy_is_what_the_config_asked_for_not_a_word_in_a_message() {
+        let dir = std::env::temp_dir().join(format!("yml2sh-audit-cd-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let audit = |name: &str, text: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            audit_file(&path)
+        };
+        let tested = "test:\n  override:\n    - make test\ndeployment:\n";
+        let real = audit(
+            "real.yml",
+            &format!("{tested}  prod:\n    branch: master\n    codedeploy:\n      app: {{}}\n"),
+        );
+        // A subsection named so, with no commands, is only a deployment that does nothing.
+        let named = audit(
+            "named.yml",
+            &format!("{tested}  codedeploy-prod:\n    branch: master\n"),
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(real.status, Status::Unsupported, "{:?}", real.reasons);
+        assert_eq!(real.cannot_express, [CODEDEPLOY]);
+        assert_ne!(named.status, Status::Unsupported, "{:?}", named.reasons);
+        assert!(
+            named.cannot_express.is_empty(),
+            "{:?}",
+            named.cannot_express
+        );
     }
 
     #[test]

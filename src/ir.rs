@@ -284,6 +284,10 @@ pub struct Deployment {
     /// `commands`, then the `heroku:` push, if any.
     pub commands: Vec<Command>,
     pub heroku_app: Option<String>,
+    /// Where the config asked for CircleCI's built-in `codedeploy:`, which no back-end runs
+    /// (lowering says so there with a `deployment-no-commands` warning).
+    #[serde(skip)]
+    pub codedeploy: Option<Span>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

@@ -609,6 +609,7 @@ impl Builder<'_> {
             owner: d.owner.as_ref().map(|o| o.value.clone()),
             commands,
             heroku_app: d.heroku_app.as_ref().map(|a| a.value.clone()),
+            codedeploy: d.codedeploy,
         }
     }
 }
