@@ -14,8 +14,8 @@ use crate::ir::{Command, Deployment, Ir, OnFailure, PhaseKind, Step};
 pub(crate) const TEMPLATE: &str = include_str!("../../templates/Makefile.j2");
 pub(crate) const TEMPLATE_NAME: &str = "Makefile.j2";
 
-/// One recipe line: `bash runtime.sh [--text TAG] WORD...`, with text block TAG (a command's
-/// text, verbatim) shown just above it in the Makefile.
+/// One recipe line: `. "$Y2S_STATE/line.sh" [--text TAG] WORD...` (y2s_make_entry), with text
+/// block TAG (a command's text, verbatim) shown just above it in the Makefile.
 #[derive(Serialize)]
 struct Line {
     /// What the block is, for the comment above it (yml2sh's own words and line numbers).
