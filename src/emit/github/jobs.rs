@@ -834,7 +834,7 @@ impl<'a> Builder<'a> {
         if pushes {
             env.push(Kv::expr("GITHUB_TOKEN", "${{ github.token }}"));
         }
-        if let Some(from) = inferred_from(c) {
+        if let Some(from) = &c.inferred_from {
             self.comments
                 .push(format!("inferred from {}", one_line(from)));
         }
@@ -856,11 +856,6 @@ const GIT_TOKEN_LINES: &[&str] = &[
     "GIT_CONFIG_VALUE_0=\"AUTHORIZATION: basic $(printf 'x-access-token:%s' \"$GITHUB_TOKEN\" | base64 | tr -d '\\n')\"",
     "export GIT_CONFIG_VALUE_0",
 ];
-
-/// The file that made CircleCI infer the command, for commands the inference pass wrote.
-fn inferred_from(c: &Command) -> Option<&str> {
-    c.inferred_from.as_deref()
-}
 
 /// A glob as one shell word: its characters quoted, `*`, `?` and `[…]` left to match.
 fn glob_word(g: &str) -> String {
