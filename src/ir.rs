@@ -360,7 +360,8 @@ pub struct Ir {
     /// The undocumented `teardown.pre`: runs after everything, whatever the outcome.
     pub teardown: Vec<Command>,
     pub branches: BranchFilter,
-    /// `dependencies.cache_directories`, then the directories inference cached (spec §9.1).
+    /// `dependencies.cache_directories`, then the directories inference cached (spec §9.1),
+    /// normalised and each once (the paths pass).
     pub cache_directories: Vec<String>,
     /// Which of `cache_directories` only inference named: a missing one is no surprise.
     #[serde(skip_serializing_if = "Vec::is_empty")]

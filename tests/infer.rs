@@ -766,3 +766,35 @@ fn minitest_files_are_dealt_across_nodes() {
         );
     }
 }
+
+#[test]
+fn a_listed_cache_directory_is_listed_once_however_it_is_written_not_inferred_again() {
+    let text = ir("node-listed-cache");
+    assert_eq!(text.matches("cache ").count(), 1, "{text}");
+    assert!(text.contains("cache \"node_modules\"\n"), "{text}");
+    let r = check("node-listed-cache", &[], &["npm install", "npm test"]);
+    let text = r.text();
+    // Listed, so its absence is warned about, once: it is saved once.
+    assert_eq!(
+        text.matches("cache directory node_modules does not exist")
+            .count(),
+        1,
+        "{text}"
+    );
+    let workflow = compile("node-listed-cache", Target::Github).text;
+    let doc: serde_yaml::Value = serde_yaml::from_str(&workflow).unwrap();
+    let steps = doc["jobs"]["build"]["steps"].as_sequence().unwrap();
+    let save = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/cache/save"))
+        })
+        .expect("a cache save step");
+    assert_eq!(
+        save["with"]["path"].as_str(),
+        Some("node_modules"),
+        "{workflow}"
+    );
+}

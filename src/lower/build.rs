@@ -129,14 +129,6 @@ pub(super) fn run(
         );
     }
 
-    // What the config lists, then inference's additions: computed once, both are kept.
-    let listed_cache = texts(
-        config
-            .dependencies
-            .as_ref()
-            .map_or(&[][..], |d| &d.cache_directories),
-    );
-    let cache = cache_directories(listed_cache.clone(), infer);
     Ir {
         source_name: source.name.clone(),
         build_dir: config
@@ -178,12 +170,18 @@ pub(super) fn run(
             only: patterns(&config.general.branches_only, diags),
             ignore: patterns(&config.general.branches_ignore, diags),
         },
-        cache_inferred: cache
-            .iter()
-            .filter(|d| !listed_cache.contains(d))
-            .cloned()
-            .collect(),
-        cache_directories: cache,
+        // What inference would cache; the paths pass normalises the config's list and keeps
+        // the entries it does not already name (`node_modules/` names `node_modules`).
+        cache_inferred: match infer {
+            InferState::Project(inf) => inf.cache.clone(),
+            _ => vec![],
+        },
+        cache_directories: texts(
+            config
+                .dependencies
+                .as_ref()
+                .map_or(&[][..], |d| &d.cache_directories),
+        ),
         artifacts: texts(&config.general.artifacts),
         webhooks: texts(&config.webhooks),
         language_spans: machine
@@ -326,18 +324,6 @@ fn inferred_env(infer: &InferState) -> Vec<EnvVar> {
             inferred_from: Some(from.clone()),
         })
         .collect()
-}
-
-/// `dependencies.cache_directories`, then what inference cached (spec §9.1), each once.
-fn cache_directories(mut dirs: Vec<String>, infer: &InferState) -> Vec<String> {
-    if let InferState::Project(inf) = infer {
-        for d in &inf.cache {
-            if !dirs.contains(d) {
-                dirs.push(d.clone());
-            }
-        }
-    }
-    dirs
 }
 
 fn phase(kind: PhaseKind, steps: Vec<Step>) -> Phase {

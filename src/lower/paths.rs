@@ -62,7 +62,7 @@ fn climbs(path: &str) -> usize {
 }
 
 pub(crate) fn run(config: &Config, ir: &mut Ir, diags: &mut Diagnostics) {
-    // The IR's lists (which inference may have added to), each entry located at its config text.
+    // The config's lists as build left them, each entry located at its config text.
     let cache = config
         .dependencies
         .as_ref()
@@ -73,7 +73,18 @@ pub(crate) fn run(config: &Config, ir: &mut Ir, diags: &mut Diagnostics) {
     for d in dirs {
         let at = span_of(cache, &d);
         if let Some(p) = place(&d, at, "dependencies.cache_directories", "the cache", diags) {
-            ir.cache_directories.push(p);
+            if !ir.cache_directories.contains(&p) {
+                ir.cache_directories.push(p);
+            }
+        }
+    }
+    // Inference's directories after the config's, only those it does not already name once
+    // normalised: a listed `node_modules/` is listed (its absence is a warning), not inferred.
+    let inferred = std::mem::take(&mut ir.cache_inferred);
+    for d in inferred.iter().filter_map(|d| normalise(d)) {
+        if !ir.cache_directories.contains(&d) {
+            ir.cache_directories.push(d.clone());
+            ir.cache_inferred.push(d);
         }
     }
     let artifacts = std::mem::take(&mut ir.artifacts);
