@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::ir::{Ir, Pattern, Step};
-use crate::source::{Source, Span};
+use crate::source::Span;
 
 /// What a migration of one config involves, the way GitHub Actions Importer's audit sorts them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -44,31 +44,66 @@ impl Status {
     }
 }
 
-/// Findings that mean a back-end cannot say what the config asks, and which back-ends; the
-/// ones marked `true` make the config unsupported (the others leave work for a person: partial).
-const CANNOT_EXPRESS: &[(Code, &str, &[&str], bool)] = &[
-    (
-        Code::UnknownService,
-        "a `machine.services` entry no container stands in for",
-        &["bash", "make", "github"],
-        true,
-    ),
-    (
-        Code::UnsupportedLanguage,
-        "a language version GitHub's setup actions cannot provide",
-        &["github"],
-        true,
-    ),
-    (
-        Code::NoEquivalent,
-        "CircleCI variables GitHub Actions has no equivalent for",
-        &["github"],
-        false,
-    ),
-];
+/// A finding that means a back-end cannot say what the config asks.
+struct CannotExpress {
+    /// The diagnostic that says it.
+    code: Code,
+    /// Only where a deployment asks for `codedeploy:` (the IR's `Deployment::codedeploy`), not
+    /// every diagnostic of the code.
+    at_codedeploy: bool,
+    what: &'static str,
+    /// The back-ends that cannot express it.
+    targets: &'static [&'static str],
+    /// It makes the config unsupported (else it leaves work for a person: partial).
+    blocking: bool,
+}
+
+impl CannotExpress {
+    /// The name the report gives it: [`CODEDEPLOY`], or the diagnostic code's.
+    fn name(&self) -> &'static str {
+        if self.at_codedeploy {
+            CODEDEPLOY
+        } else {
+            self.code.as_str()
+        }
+    }
+}
 
 /// `codedeploy:` is reported as a deployment that does nothing: yml2sh cannot run it anywhere.
 const CODEDEPLOY: &str = "codedeploy";
+
+/// Every finding no back-end (or not every back-end) can express: the one source of the
+/// statuses they give and of the report's table of them.
+const CANNOT_EXPRESS: &[CannotExpress] = &[
+    CannotExpress {
+        code: Code::UnknownService,
+        at_codedeploy: false,
+        what: "a `machine.services` entry no container stands in for",
+        targets: &["bash", "make", "github"],
+        blocking: true,
+    },
+    CannotExpress {
+        code: Code::UnsupportedLanguage,
+        at_codedeploy: false,
+        what: "a language version GitHub's setup actions cannot provide",
+        targets: &["github"],
+        blocking: true,
+    },
+    CannotExpress {
+        code: Code::NoEquivalent,
+        at_codedeploy: false,
+        what: "CircleCI variables GitHub Actions has no equivalent for",
+        targets: &["github"],
+        blocking: false,
+    },
+    CannotExpress {
+        code: Code::DeploymentNoCommands,
+        at_codedeploy: true,
+        what: "`codedeploy:`, CircleCI's built-in AWS deploy",
+        targets: &["bash", "make", "github"],
+        blocking: true,
+    },
+];
 
 /// Why a config has its status: one diagnostic, located by line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -105,6 +140,55 @@ pub struct ConfigReport {
     pub inferred_phases: Vec<String>,
     /// Findings no back-end (or not every back-end) can express.
     pub cannot_express: Vec<&'static str>,
+}
+
+/// The global flags that shape every config's lowering, as `yml2sh check` takes them.
+#[derive(Clone, Debug, Default)]
+pub struct AuditOptions {
+    /// `--no-infer`: infer nothing for phases without `override`.
+    pub no_infer: bool,
+    /// `--project-dir`: the checkout to infer from. It is one checkout, so it is refused with
+    /// more than one config ([`Error::Usage`]); without it each `circle.yml` is inferred from
+    /// its own directory (a loose `owner__repo.yml` from none).
+    pub project_dir: Option<PathBuf>,
+}
+
+/// Why an audit did not run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// A path given cannot be read.
+    Read(String),
+    /// The flags do not fit the paths (`--project-dir` with many configs).
+    Usage(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Read(e) | Error::Usage(e) => f.write_str(e),
+        }
+    }
+}
+
+impl ConfigReport {
+    /// A config with nothing found yet: a success.
+    fn new(file: String, repository: String) -> ConfigReport {
+        ConfigReport {
+            file,
+            repository,
+            status: Status::Success,
+            reasons: vec![],
+            codes: BTreeMap::new(),
+            commands: 0,
+            languages: vec![],
+            services: vec![],
+            deployments: BTreeMap::new(),
+            modifiers: BTreeMap::new(),
+            secrets: vec![],
+            inferred_phases: vec![],
+            cannot_express: vec![],
+        }
+    }
 }
 
 /// Calls `found` with each config under the paths, in the order the directories list them
@@ -163,7 +247,21 @@ fn threads(work: usize) -> usize {
 /// `.git` and `node_modules` are not entered, nor are symbolic links to directories. The
 /// workers audit what the walk has found while it goes on, so the walk (one system call after
 /// another) is no serial step before the work.
-pub fn audit_paths(paths: &[PathBuf]) -> Result<Vec<ConfigReport>, String> {
+pub fn audit_paths(paths: &[PathBuf], options: &AuditOptions) -> Result<Vec<ConfigReport>, Error> {
+    if options.project_dir.is_some() {
+        let mut found = vec![];
+        each_config(paths, &mut |path| found.push(path)).map_err(Error::Read)?;
+        found.sort_unstable();
+        found.dedup();
+        if found.len() > 1 {
+            return Err(Error::Usage(format!(
+                "`--project-dir` is the checkout of one config, and the paths given hold {}; \
+                 without it each circle.yml is inferred from its own directory",
+                found.len()
+            )));
+        }
+        return Ok(found.iter().map(|p| audit_file(p, options)).collect());
+    }
     let (send, receive) = std::sync::mpsc::channel::<Vec<PathBuf>>();
     let receive = std::sync::Mutex::new(receive);
     let mut parts: Vec<Vec<(PathBuf, ConfigReport)>> = vec![];
@@ -181,7 +279,7 @@ pub fn audit_paths(paths: &[PathBuf]) -> Result<Vec<ConfigReport>, String> {
                             break;
                         };
                         for path in batch {
-                            let report = audit_file(&path);
+                            let report = audit_file(&path, options);
                             done.push((path, report));
                         }
                     }
@@ -205,7 +303,7 @@ pub fn audit_paths(paths: &[PathBuf]) -> Result<Vec<ConfigReport>, String> {
         }
         walked
     });
-    walked?;
+    walked.map_err(Error::Read)?;
     let mut all: Vec<(PathBuf, ConfigReport)> = parts.into_iter().flatten().collect();
     all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     // A config under two of the paths given is reported once.
@@ -226,47 +324,32 @@ fn repository(path: &Path) -> String {
     }
 }
 
-/// One config: read, parse, lower (with the host-change notes of `check`), sort the findings.
-pub fn audit_file(path: &Path) -> ConfigReport {
-    let file = path.display().to_string();
-    let source = match std::fs::read(path) {
-        Ok(bytes) => crate::source_from_bytes(&file, bytes).map_err(|e| (e.0, e.1)),
-        Err(e) => Err((
-            Source::new(file.clone(), ""),
-            Diagnostic::error(Code::Io, None, format!("cannot read `{file}`: {e}")),
-        )),
-    };
-    let mut report = ConfigReport {
-        file: file.clone(),
-        repository: repository(path),
-        status: Status::Success,
-        reasons: vec![],
-        codes: BTreeMap::new(),
-        commands: 0,
-        languages: vec![],
-        services: vec![],
-        deployments: BTreeMap::new(),
-        modifiers: BTreeMap::new(),
-        secrets: vec![],
-        inferred_phases: vec![],
-        cannot_express: vec![],
-    };
+/// One config: read, then what `yml2sh check` reports on it ([`crate::checked`]), sorted
+/// into a status and its reasons.
+pub fn audit_file(path: &Path, options: &AuditOptions) -> ConfigReport {
+    let source = crate::read_file(path);
+    let mut report = ConfigReport::new(path.display().to_string(), repository(path));
     let (source, diags, ir) = match source {
         Ok(source) => {
-            let mut options = crate::Options::default();
-            options.lower.host_changes = true;
+            let mut lower = crate::lower::LowerOptions {
+                no_infer: options.no_infer,
+                project_dir: options.project_dir.clone(),
+                ..Default::default()
+            };
             // Inference looks at the checkout a circle.yml sits in; a loose `owner__repo.yml`
             // has none.
             let name = path.file_name().and_then(|n| n.to_str());
-            if matches!(name, Some("circle.yml" | "circle.yaml")) {
-                options.lower.project_dir = Some(crate::checkout_of(path));
+            if lower.project_dir.is_none() && matches!(name, Some("circle.yml" | "circle.yaml")) {
+                lower.project_dir = Some(crate::checkout_of(path));
             }
-            match crate::lower(&source, &options) {
-                Ok((ir, diags)) => (source, diags.sorted(), Some(ir)),
-                Err(diags) => (source, diags.sorted(), None),
-            }
+            let options = crate::Options {
+                lower,
+                ..Default::default()
+            };
+            let (ir, diags) = crate::checked(&source, &options, false);
+            (source, diags.into_sorted(), ir)
         }
-        Err((source, d)) => (source, vec![d], None),
+        Err(e) => (e.0, vec![e.1], None),
     };
     if let Some(ir) = &ir {
         describe(ir, &mut report);
@@ -283,12 +366,12 @@ pub fn audit_file(path: &Path) -> ConfigReport {
         .flat_map(|ir| ir.deployments.iter().filter_map(|d| d.codedeploy))
         .collect();
     let cannot_express = |d: &Diagnostic| cannot_express(d, &codedeploy);
-    let blocks = |d: &Diagnostic| cannot_express(d).is_some_and(|(_, blocking)| blocking);
+    let blocks = |d: &Diagnostic| cannot_express(d).is_some_and(|c| c.blocking);
     for d in &diags {
         *report.codes.entry(d.code.as_str()).or_default() += 1;
-        if let Some((what, _)) = cannot_express(d) {
-            if !report.cannot_express.contains(&what) {
-                report.cannot_express.push(what);
+        if let Some(c) = cannot_express(d) {
+            if !report.cannot_express.contains(&c.name()) {
+                report.cannot_express.push(c.name());
             }
         }
     }
@@ -314,16 +397,12 @@ pub fn audit_file(path: &Path) -> ConfigReport {
     report
 }
 
-/// The name of what cannot be expressed, when the diagnostic says so, and whether it makes the
-/// config unsupported.
-fn cannot_express(d: &Diagnostic, codedeploy: &[Span]) -> Option<(&'static str, bool)> {
-    if d.code == Code::DeploymentNoCommands && d.span.is_some_and(|s| codedeploy.contains(&s)) {
-        return Some((CODEDEPLOY, true));
-    }
-    CANNOT_EXPRESS
-        .iter()
-        .find(|(c, ..)| *c == d.code)
-        .map(|(c, .., blocking)| (c.as_str(), *blocking))
+/// What cannot be expressed, when the diagnostic says so (`codedeploy` holds the spans of the
+/// deployments that ask for `codedeploy:`).
+fn cannot_express(d: &Diagnostic, codedeploy: &[Span]) -> Option<&'static CannotExpress> {
+    CANNOT_EXPRESS.iter().find(|c| {
+        c.code == d.code && (!c.at_codedeploy || d.span.is_some_and(|s| codedeploy.contains(&s)))
+    })
 }
 
 /// What the IR says about the config: commands, languages, services, deployments, modifiers,
@@ -743,10 +822,9 @@ pub fn markdown(configs: &[ConfigReport]) -> String {
     let express = |k: &str| {
         CANNOT_EXPRESS
             .iter()
-            .find(|(c, ..)| c.as_str() == k)
-            .map(|(_, what, targets, _)| format!("{what} ({})", targets.join(", ")))
-            .unwrap_or_else(|| {
-                "`codedeploy:`, CircleCI's built-in AWS deploy (bash, make, github)".to_string()
+            .find(|c| c.name() == k)
+            .map_or(String::new(), |c| {
+                format!("{} ({})", c.what, c.targets.join(", "))
             })
     };
     table(
@@ -858,7 +936,7 @@ mod tests {
         let audit = |name: &str, text: &str| {
             let path = dir.join(name);
             std::fs::write(&path, text).unwrap();
-            audit_file(&path)
+            audit_file(&path, &AuditOptions::default())
         };
         let tested = "test:\n  override:\n    - make test\ndeployment:\n";
         let real = audit(
@@ -882,6 +960,27 @@ mod tests {
     }
 
     #[test]
+    fn every_finding_that_cannot_be_expressed_is_one_row_of_one_table() {
+        let names: BTreeSet<&str> = CANNOT_EXPRESS.iter().map(CannotExpress::name).collect();
+        assert_eq!(names.len(), CANNOT_EXPRESS.len(), "one row each");
+        let report = ConfigReport {
+            status: Status::Unsupported,
+            cannot_express: names.iter().copied().collect(),
+            ..ConfigReport::new("a/circle.yml".to_string(), "a".to_string())
+        };
+        let text = markdown(&[report]);
+        for c in CANNOT_EXPRESS {
+            let row = format!(
+                "| `{}` | 1 | 100.0% | 1 | {} ({}) |",
+                c.name(),
+                c.what,
+                c.targets.join(", ")
+            );
+            assert!(text.contains(&row), "{row}\n{text}");
+        }
+    }
+
+    #[test]
     fn secrets_are_the_names_to_create_as_lowering_decided_them() {
         let dir = std::env::temp_dir().join(format!("yml2sh-audit-secrets-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -891,7 +990,7 @@ mod tests {
             "test:\n  override:\n    - echo $API_KEY $GITHUB_TOKEN\n",
         )
         .unwrap();
-        let report = audit_file(&path);
+        let report = audit_file(&path, &AuditOptions::default());
         std::fs::remove_dir_all(&dir).unwrap();
         // `GITHUB_TOKEN` is stored as `CIRCLE_GITHUB_TOKEN`; no word of a message is a secret.
         assert_eq!(report.secrets, ["API_KEY", "CIRCLE_GITHUB_TOKEN"]);

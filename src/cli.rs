@@ -234,7 +234,7 @@ fn run(cli: Cli) -> i32 {
     }
     match &cli.command {
         Some(Command::Check(args)) => check(args, &cli.infer, &cli.report),
-        Some(Command::Audit(args)) => audit(args),
+        Some(Command::Audit(args)) => audit(args, &cli.infer),
         Some(Command::Completions { shell }) => {
             use clap::CommandFactory;
             let mut command = Cli::command();
@@ -339,11 +339,20 @@ fn check(args: &CheckArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
     i32::from(failed)
 }
 
-/// The migration report on standard output; 1 when a path cannot be read or holds no config.
-fn audit(args: &AuditArgs) -> i32 {
-    let configs = match crate::audit::audit_paths(&args.paths) {
+/// The migration report on standard output; 1 when a path cannot be read or holds no config,
+/// 2 for `--project-dir` with more than one config.
+fn audit(args: &AuditArgs, infer: &InferArgs) -> i32 {
+    let options = crate::audit::AuditOptions {
+        no_infer: infer.no_infer,
+        project_dir: infer.project_dir.clone(),
+    };
+    let configs = match crate::audit::audit_paths(&args.paths, &options) {
         Ok(configs) => configs,
-        Err(e) => {
+        Err(crate::audit::Error::Usage(e)) => {
+            eprintln!("error: {e}\n\nFor more information, try '--help'.");
+            return 2;
+        }
+        Err(crate::audit::Error::Read(e)) => {
             eprintln!("error: {e}");
             return 1;
         }
@@ -550,39 +559,20 @@ fn render_files(files: &[(&Source, &[Diagnostic])], report: &ReportArgs, termina
 
 /// Reads the input (or stdin for `-`), bounded in size, as UTF-8.
 fn read_source(path: &Path) -> Result<Source, Box<(Source, Diagnostic)>> {
-    let name = if path == Path::new("-") {
-        "<stdin>".to_string()
-    } else {
-        path.display().to_string()
-    };
-    let io_error = |e: std::io::Error| {
-        let d = Diagnostic::error(Code::Io, None, format!("cannot read `{name}`: {e}"));
-        Box::new((Source::new(name.clone(), ""), d))
-    };
-    let mut bytes = Vec::new();
-    let limit = MAX_INPUT_BYTES as u64 + 1;
-    if path == Path::new("-") {
-        std::io::stdin()
-            .lock()
-            .take(limit)
-            .read_to_end(&mut bytes)
-            .map_err(io_error)?;
-    } else {
-        let file = std::fs::File::open(path).map_err(io_error)?;
-        if file.metadata().is_ok_and(|m| m.is_dir()) {
-            return Err(io_error(std::io::Error::other("it is a directory")));
-        }
-        file.take(limit).read_to_end(&mut bytes).map_err(io_error)?;
+    if path != Path::new("-") {
+        return crate::read_file(path);
     }
-    if bytes.len() > MAX_INPUT_BYTES {
-        let d = Diagnostic::error(
-            Code::TooLarge,
-            None,
-            format!("`{name}` is larger than {MAX_INPUT_BYTES} bytes; yml2sh reads files up to that size"),
-        );
+    let name = "<stdin>";
+    let mut bytes = Vec::new();
+    if let Err(e) = std::io::stdin()
+        .lock()
+        .take(MAX_INPUT_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+    {
+        let d = Diagnostic::error(Code::Io, None, format!("cannot read `{name}`: {e}"));
         return Err(Box::new((Source::new(name, ""), d)));
     }
-    crate::source_from_bytes(&name, bytes)
+    crate::source_from_bounded(name, bytes)
 }
 
 #[cfg(test)]

@@ -72,13 +72,19 @@ pub fn check(source: &Source, options: &Options) -> Diagnostics {
 
 /// [`check`], and with `shellcheck` the findings of `shellcheck` on every command, located.
 pub fn check_with(source: &Source, options: &Options, shellcheck: bool) -> Diagnostics {
+    checked(source, options, shellcheck).1
+}
+
+/// What [`check_with`] decides, and the IR it decided it from (`None` when lowering failed):
+/// `yml2sh check` and `yml2sh audit` both go through here, so they cannot disagree.
+pub fn checked(source: &Source, options: &Options, shellcheck: bool) -> (Option<Ir>, Diagnostics) {
     let mut options = options.clone();
     options.lower.host_changes = true;
     // An untested deployment is a warning here: only writing the workflow refuses it.
     options.emit.allow_untested_deploy = true;
     let (ir, mut diags) = match lower(source, &options) {
         Ok(done) => done,
-        Err(diags) => return diags,
+        Err(diags) => return (None, diags),
     };
     if shellcheck {
         shellcheck::run(source, &ir, &mut diags);
@@ -89,7 +95,7 @@ pub fn check_with(source: &Source, options: &Options, shellcheck: bool) -> Diagn
         diags.extend(emitted);
     }
     diags.dedup();
-    diags
+    (Some(ir), diags)
 }
 
 /// The checkout a config file sits in, where inference looks by default: its directory, or
@@ -99,6 +105,45 @@ pub fn checkout_of(file: &std::path::Path) -> std::path::PathBuf {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     }
+}
+
+/// Reads the file at `path` (never standard input) into a [`Source`]: at most
+/// [`parse::MAX_INPUT_BYTES`] bytes are read, a larger file is refused with a `too-large`
+/// error, and a directory or unreadable file with an `io` error naming it.
+pub fn read_file(path: &std::path::Path) -> Result<Source, Box<(Source, Diagnostic)>> {
+    use std::io::Read;
+    let name = path.display().to_string();
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(path).and_then(|file| {
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(std::io::Error::other("it is a directory"));
+        }
+        file.take(parse::MAX_INPUT_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+    });
+    if let Err(e) = read {
+        let d = Diagnostic::error(Code::Io, None, format!("cannot read `{name}`: {e}"));
+        return Err(Box::new((Source::new(name, ""), d)));
+    }
+    source_from_bounded(&name, bytes)
+}
+
+/// Bytes read with a limit of one more than [`parse::MAX_INPUT_BYTES`] into a [`Source`]:
+/// refused as too large when the limit was reached, else as [`source_from_bytes`].
+pub fn source_from_bounded(
+    name: &str,
+    bytes: Vec<u8>,
+) -> Result<Source, Box<(Source, Diagnostic)>> {
+    use parse::MAX_INPUT_BYTES;
+    if bytes.len() > MAX_INPUT_BYTES {
+        let d = Diagnostic::error(
+            Code::TooLarge,
+            None,
+            format!("`{name}` is larger than {MAX_INPUT_BYTES} bytes; yml2sh reads files up to that size"),
+        );
+        return Err(Box::new((Source::new(name, ""), d)));
+    }
+    source_from_bytes(name, bytes)
 }
 
 /// Reads input bytes into a [`Source`], refusing non-UTF-8 text with a located error.

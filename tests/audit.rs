@@ -1,7 +1,8 @@
 //! `yml2sh audit`: the Markdown report of a fixed fixture set (snapshot), the JSON against its
 //! schema (schemas/audit.schema.json), the CSV read back, and the whole corpus in one run.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::common;
@@ -208,9 +209,177 @@ fn the_whole_corpus_in_one_run_in_a_fixed_order() {
         .map(|s| v["statuses"][s].as_u64().unwrap())
         .sum();
     assert_eq!(sum as usize, files.len());
-    for (c, f) in configs.iter().zip(&files).take(40) {
+    for (c, f) in configs.iter().zip(&files) {
         let source = common::read_source(Path::new(f));
-        let errors = yml2sh::check(&source, &yml2sh::Options::default()).has_errors();
-        assert_eq!(c["status"] == "failed", errors, "{}", f.display());
+        let diags = yml2sh::check(&source, &yml2sh::Options::default());
+        assert_eq!(
+            c["status"] == "failed",
+            diags.has_errors(),
+            "{}",
+            f.display()
+        );
+        // And on every finding: the same codes, as often.
+        let mut codes: BTreeMap<String, u64> = BTreeMap::new();
+        for d in diags.iter() {
+            *codes.entry(d.code.as_str().to_string()).or_default() += 1;
+        }
+        assert_eq!(audit_codes(c), codes, "{}", f.display());
     }
+}
+
+/// `yml2sh check --message-format json` on one file: how many times each code is raised.
+fn check_codes(args: &[&str]) -> BTreeMap<String, u64> {
+    let out = Command::new(env!("CARGO_BIN_EXE_yml2sh"))
+        .args(["check", "--message-format", "json"])
+        .args(args)
+        .current_dir(common::root())
+        .output()
+        .expect("yml2sh starts");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let mut codes = BTreeMap::new();
+    for d in v.as_array().unwrap() {
+        *codes
+            .entry(d["code"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    codes
+}
+
+fn audit_codes(config: &serde_json::Value) -> BTreeMap<String, u64> {
+    config["codes"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, n)| (k.clone(), n.as_u64().unwrap()))
+        .collect()
+}
+
+/// A scratch folder for one test, empty.
+fn scratch(name: &str) -> PathBuf {
+    let dir = common::tmp().join(format!("audit-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn every_config_has_the_findings_check_reports() {
+    let dir = scratch("as-check");
+    // Deploys with no test before it: `check` warns (untested-deploy) for the workflow.
+    write(
+        &dir.join("untested/circle.yml"),
+        "test:\n  override: []\ndeployment:\n  prod:\n    branch: master\n    commands:\n      - ./deploy.sh\n",
+    );
+    // A timeout the workflow cannot keep (workflow-difference).
+    write(
+        &dir.join("timeout/circle.yml"),
+        "test:\n  override:\n    - make test:\n        timeout: 1200\n",
+    );
+    let text = ok(&audit(&["--json", dir.to_str().unwrap(), FIXTURES]));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let configs = v["configs"].as_array().unwrap();
+    assert_eq!(configs.len(), 8);
+    for c in configs {
+        let file = c["file"].as_str().unwrap();
+        assert_eq!(audit_codes(c), check_codes(&[file]), "{file}");
+    }
+    let untested = configs
+        .iter()
+        .find(|c| c["repository"].as_str().unwrap().ends_with("untested"))
+        .unwrap();
+    // A warning in `check`, so work for a person in the audit.
+    assert_eq!(untested["status"], "partial", "{untested}");
+    assert!(
+        untested["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["code"] == "untested-deploy" && r["line"] == 4),
+        "{untested}"
+    );
+}
+
+#[test]
+fn no_infer_and_project_dir_mean_what_they_mean_for_check() {
+    let app = "tests/fixtures/audit/acme/nested/deeper/app/circle.yml";
+    let audited = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend(args);
+        serde_json::from_str(&ok(&audit(&all))).unwrap()
+    };
+    // Inferred from the package.json beside it, unless inference is off.
+    let v = audited(&[app]);
+    assert_eq!(v["configs"][0]["status"], "success");
+    assert_eq!(
+        v["configs"][0]["inferred_phases"],
+        serde_json::json!(["dependencies", "test"])
+    );
+    for flags in [&["--no-infer"][..], &["--no-infer", "--project-dir", "."]] {
+        let mut args = flags.to_vec();
+        args.push(app);
+        let v = audited(&args);
+        let c = &v["configs"][0];
+        assert_eq!(audit_codes(c), check_codes(&args), "{flags:?}");
+        // What inference would have run is now work for a person, as check warns.
+        assert_eq!(c["status"], "partial", "{flags:?}: {c}");
+        assert_eq!(c["reasons"][0]["code"], "inferred-commands", "{c}");
+    }
+    // A loose config is inferred from the checkout `--project-dir` names, as check does.
+    let dir = scratch("project-dir");
+    write(
+        &dir.join("repo/package.json"),
+        r#"{"scripts": {"test": "jest"}}"#,
+    );
+    let loose = dir.join("acme__repo.yml");
+    write(&loose, "test:\n  post:\n    - echo done\n");
+    let repo = dir.join("repo");
+    let args = [
+        "--project-dir",
+        repo.to_str().unwrap(),
+        loose.to_str().unwrap(),
+    ];
+    let v = audited(&args);
+    let c = &v["configs"][0];
+    assert_eq!(audit_codes(c), check_codes(&args));
+    assert_eq!(c["commands"], 3, "npm install, npm test, echo: {c}");
+    // One checkout for many configs means nothing: a usage error, before any report.
+    let out = audit(&["--project-dir", repo.to_str().unwrap(), FIXTURES]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`--project-dir`") && err.contains("hold 6"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_huge_config_is_refused_as_check_refuses_it_without_reading_it() {
+    let dir = scratch("huge");
+    let huge = dir.join("big/circle.yml");
+    std::fs::create_dir_all(huge.parent().unwrap()).unwrap();
+    // 2 GiB, sparse: no disk written, but read whole it would be 2 GiB of memory.
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    let text = ok(&audit(&["--json", dir.to_str().unwrap()]));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let c = &v["configs"][0];
+    assert_eq!(c["status"], "failed");
+    let out = Command::new(env!("CARGO_BIN_EXE_yml2sh"))
+        .args(["check", "--message-format", "json"])
+        .arg(&huge)
+        .output()
+        .unwrap();
+    let check: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["reasons"][0]["code"], "too-large");
+    assert_eq!(c["reasons"][0]["message"], check[0]["message"]);
+    assert_eq!(c["reasons"].as_array().unwrap().len(), 1, "{c}");
 }
