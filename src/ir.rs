@@ -344,7 +344,8 @@ pub struct Container {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Ir {
     pub source_name: String,
-    /// `general.build_dir`, relative to the checkout.
+    /// `general.build_dir`, normalised, relative to the checkout; `None` when it is the checkout
+    /// itself (lower/paths.rs `build_dir`).
     pub build_dir: Option<String>,
     /// `machine.environment` in file order.
     pub environment: Vec<EnvVar>,

@@ -1239,6 +1239,10 @@ fn hostile_data_is_refused_at_compile_time() {
             3,
         ),
         ("general:\n  artifacts:\n    - /../etc\n", "path-outside", 3),
+        // The build directory is the checkout or below it (where inference looks, too).
+        ("general:\n  build_dir: /srv/app\n", "path-outside", 2),
+        ("general:\n  build_dir: sub/../../x\n", "path-outside", 2),
+        ("general:\n  build_dir: \"~/x\"\n", "path-outside", 2),
         (
             "test:\n  override:\n    - ls:\n        timeout: 9223372036854775808\n",
             "timeout-too-large",

@@ -955,3 +955,40 @@ test:
     let (_, d) = yml2sh::lower(&source, &yml2sh::Options::default()).unwrap();
     assert!(d.iter().any(|d| d.code == Code::Secrets));
 }
+
+/// The build directory is lowering's, normalised: the workflow says `app` however the config
+/// spells it, and nothing for the checkout itself.
+#[test]
+fn build_dir_is_the_normalised_one_from_lowering() {
+    let config = |dir: &str| {
+        format!(
+            "general:\n  build_dir: {dir}\n  artifacts:\n    - out/\ntest:\n  override:\n    - make test\n    - make lint:\n        pwd: lib\n"
+        )
+    };
+    for dir in ["app", "app/", "./app/../app/"] {
+        let wf = workflow(&config(dir), 1);
+        let s = steps(&wf, "build");
+        let (_, test) = step_running(s, "make test");
+        assert_eq!(str_of(test, "working-directory"), "app", "{dir}");
+        let (_, lint) = step_running(s, "make lint");
+        assert_eq!(str_of(lint, "working-directory"), "app/lib", "{dir}");
+        let upload = s
+            .iter()
+            .find(|s| str_of(s, "uses").starts_with("actions/upload-artifact"))
+            .unwrap_or_else(|| panic!("{dir}: no upload in {s:#?}"));
+        assert!(
+            str_of(&upload["with"], "path")
+                .lines()
+                .any(|l| l == "app/out"),
+            "{dir}: {upload:#?}"
+        );
+    }
+    for dir in [".", "./", "app/.."] {
+        let wf = workflow(&config(dir), 1);
+        let s = steps(&wf, "build");
+        let (_, test) = step_running(s, "make test");
+        assert_eq!(str_of(test, "working-directory"), "", "{dir}");
+        let (_, lint) = step_running(s, "make lint");
+        assert_eq!(str_of(lint, "working-directory"), "lib", "{dir}");
+    }
+}

@@ -19,6 +19,7 @@ struct Builder<'a> {
 pub(super) fn run(
     source: &Source,
     config: &Config,
+    build_dir: Option<&str>,
     infer: &InferState,
     diags: &mut Diagnostics,
 ) -> Ir {
@@ -131,12 +132,7 @@ pub(super) fn run(
 
     Ir {
         source_name: source.name.clone(),
-        build_dir: config
-            .general
-            .build_dir
-            .as_ref()
-            .map(|t| t.value.clone())
-            .filter(|d| !d.is_empty()),
+        build_dir: build_dir.map(String::from),
         environment: inferred_env(infer)
             .into_iter()
             .chain(env(&machine.environment))

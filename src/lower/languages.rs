@@ -119,11 +119,7 @@ pub(crate) fn lockfiles(
     build_dir: Option<&str>,
     listed: super::Listing,
 ) -> Vec<String> {
-    let prefix = build_dir
-        .map(|b| b.trim_end_matches('/'))
-        .filter(|b| !matches!(*b, "" | "."))
-        .map(|b| format!("{b}/"))
-        .unwrap_or_default();
+    let prefix = build_dir.map(|b| format!("{b}/")).unwrap_or_default();
     let dir = project.join(&prefix);
     // One listing instead of a `stat` for each of the many names (`yml2sh audit` lowers
     // thousands of checkouts): only the names the directory holds are looked at.

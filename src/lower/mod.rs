@@ -44,22 +44,17 @@ pub(crate) enum InferState {
 /// The directory inference listed, and its names: the lock files are looked for there too.
 type Listing = Option<(std::path::PathBuf, std::collections::BTreeSet<String>)>;
 
-fn infer_state(config: &Config, options: &LowerOptions) -> (InferState, Listing) {
+fn infer_state(build_dir: Option<&str>, options: &LowerOptions) -> (InferState, Listing) {
     if options.no_infer {
         return (InferState::Off, None);
     }
     let Some(dir) = &options.project_dir else {
         return (InferState::NoProject, None);
     };
-    let mut dir = dir.clone();
-    if let Some(b) = config
-        .general
-        .build_dir
-        .as_ref()
-        .filter(|b| !b.value.is_empty())
-    {
-        dir.push(&b.value);
-    }
+    let dir = match build_dir {
+        Some(b) => dir.join(b),
+        None => dir.clone(),
+    };
     let mut names = None;
     let state = match infer::detect(&dir, &mut names) {
         infer::Detected::Project(inf) => InferState::Project(inf),
@@ -75,8 +70,9 @@ pub fn lower(
     diags: &mut Diagnostics,
 ) -> Ir {
     shell::forget();
-    let (infer, listing) = infer_state(config, options);
-    let mut ir = build::run(source, config, &infer, diags);
+    let build_dir = paths::build_dir(config, diags);
+    let (infer, listing) = infer_state(build_dir.as_deref(), options);
+    let mut ir = build::run(source, config, build_dir.as_deref(), &infer, diags);
     // First: later passes and every back-end see normalised paths only.
     paths::run(config, &mut ir, diags);
     services::run(&mut ir, diags);

@@ -1,4 +1,6 @@
 //! Lower stage pass: paths, timeouts and characters that would take a build outside its place.
+//! `general.build_dir` is normalised before the IR is built (inference looks there) and refused
+//! outside the checkout.
 //! `cache_directories` and `general.artifacts` are normalised (`.`, empty parts and `..` resolved
 //! lexically) and refused when they climb out of their base (build directory, `~`, `/`);
 //! a literal relative `pwd` that climbs out of the checkout is warned about (and refused at run
@@ -43,6 +45,35 @@ pub fn normalise(path: &str) -> Option<String> {
         "" if joined.is_empty() => ".".to_string(),
         b => format!("{b}{joined}"),
     })
+}
+
+/// Where the build runs (spec §3.8: commands, inference and relative paths start there):
+/// `general.build_dir` normalised, relative to the checkout; `None` when it is the checkout
+/// itself (`.`, `./`, empty). Decided here once for inference and every back-end. One outside
+/// the checkout (absolute, `~/…`, climbing out) is refused: CircleCI 1.0 ran the build there,
+/// and a local build or a workflow has nothing of its there.
+pub(crate) fn build_dir(config: &Config, diags: &mut Diagnostics) -> Option<String> {
+    let t = config.general.build_dir.as_ref()?;
+    let inside = Some(t.value.as_str())
+        .filter(|d| !d.starts_with('/') && !d.starts_with('~'))
+        .and_then(normalise);
+    match inside {
+        Some(d) if d == "." => None,
+        Some(d) => Some(d),
+        None if t.value.is_empty() => None,
+        None => {
+            diags.push(
+                Diagnostic::error(
+                    Code::PathOutside,
+                    t.span,
+                    format!("`general.build_dir: {}` is outside the checkout", t.value),
+                )
+                .with_label("the build directory must be the checkout or below it")
+                .with_help("name a directory of the checkout, relative to it; to run a command elsewhere, give it `pwd:`"),
+            );
+            None
+        }
+    }
 }
 
 /// How many directories a relative path climbs above its start at most (`../../x` → 2).
@@ -96,12 +127,7 @@ pub(crate) fn run(config: &Config, ir: &mut Ir, diags: &mut Diagnostics) {
     }
 
     // A relative pwd starts in the build directory, `general.build_dir` below the checkout.
-    let build_depth = ir
-        .build_dir
-        .as_deref()
-        .and_then(normalise)
-        .filter(|b| !b.starts_with('/') && !b.starts_with('~') && b != ".")
-        .map_or(0, |b| b.split('/').count());
+    let build_depth = ir.build_dir.as_deref().map_or(0, |b| b.split('/').count());
     for c in ir.commands() {
         let m = &c.modifiers;
         if m.timeout > MAX_TIMEOUT {

@@ -566,22 +566,18 @@ impl<'a> Builder<'a> {
         });
     }
 
-    /// `general.build_dir`, unless it names the checkout itself.
+    /// `general.build_dir` below the checkout (lowering's, normalised), `None` for the checkout.
     fn build_dir(&self) -> Option<&str> {
-        self.ir
-            .build_dir
-            .as_deref()
-            .filter(|d| !matches!(d.trim_end_matches('/'), "." | ""))
+        self.ir.build_dir.as_deref()
     }
 
-    /// A path as 1.0 read it: relative to the build directory, `~/…` and absolute ones as is.
+    /// A (normalised) path as 1.0 read it: relative to the build directory, `~/…` and absolute
+    /// ones as is.
     fn in_build_dir(&self, path: &str) -> String {
         match self.build_dir() {
-            Some(dir) if !path.starts_with('~') && !path.starts_with('/') => format!(
-                "{}/{}",
-                dir.trim_end_matches('/'),
-                path.trim_start_matches("./")
-            ),
+            Some(dir) if !path.starts_with('~') && !path.starts_with('/') => {
+                format!("{dir}/{path}")
+            }
             _ => path.to_string(),
         }
     }
@@ -767,7 +763,7 @@ impl<'a> Builder<'a> {
         match m.pwd.as_deref() {
             Some(p) if plain_relative(p) => {
                 working_directory = Some(match self.build_dir() {
-                    Some(b) => format!("{}/{p}", b.trim_end_matches('/')),
+                    Some(b) => format!("{b}/{p}"),
                     None => p.to_string(),
                 });
             }
