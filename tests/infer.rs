@@ -798,3 +798,30 @@ fn a_listed_cache_directory_is_listed_once_however_it_is_written_not_inferred_ag
         "{workflow}"
     );
 }
+
+/// `make help` says an inferred command is inferred, and from which file, not the line of the
+/// phase it sits in (its diagnostics' location), as if it were written there.
+#[test]
+fn make_help_shows_inferred_commands_as_inferred() {
+    let dir = common::tmp().join(format!("yml2sh-infer-help-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let makefile = dir.join("Makefile");
+    std::fs::write(&makefile, compile("rails", Target::Make).text).unwrap();
+    let out = Command::new("make")
+        .arg("-s")
+        .arg("-f")
+        .arg(&makefile)
+        .arg("help")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{help}");
+    for want in [
+        "\n      line 6      mkdir -p $CIRCLE_TEST_REPORTS/rspec\n",
+        "\n      inferred    bundle exec rspec --color --require spec_helper --format progress   # from Gemfile.lock (rspec), spec/\n",
+        "\n      inferred    bundle exec rake db:create db:schema:load --trace   # from Gemfile.lock (rails)\n",
+    ] {
+        assert!(help.contains(want), "{want:?} not in:\n{help}");
+    }
+}

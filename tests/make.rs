@@ -268,10 +268,10 @@ fn help_lists_targets_and_commands_and_runs_nothing() {
     for want in [
         "  all ",
         "  machine",
-        "  test                the build up to test\n      3     echo \"test\" >> \"$TRACE\"\n",
+        "  test                the build up to test\n      line 3          echo \"test\" >> \"$TRACE\"\n",
         "  deploy ",
         "  deploy-main         the build, then main (circle.yml line 14), branch \"develop\", \"master\", owner acme",
-        "      18    echo \"deploy main\" >> \"$TRACE\"",
+        "      line 18         echo \"deploy main\" >> \"$TRACE\"",
         "make deploy CIRCLE_BRANCH=release",
     ] {
         assert!(help.contains(want), "{want:?} not in:\n{help}");

@@ -253,19 +253,6 @@ fn deployment_targets(ir: &Ir) -> Vec<String> {
 
 /// `make help`: the targets and the commands they run, one line each.
 fn help(ir: &Ir, options: &super::EmitOptions, deployments: &[DeploymentView]) -> Vec<String> {
-    let command = |c: &Command| {
-        let title = super::title_line(&c.code);
-        let from = c
-            .inferred_from
-            .as_ref()
-            .map_or(String::new(), |f| format!("   # inferred from {f}"));
-        let line = if c.line == 0 {
-            "-".to_string()
-        } else {
-            c.line.to_string()
-        };
-        format!("      {line:<5} {title}{from}")
-    };
     // One column for every target's description, as wide as the longest name needs.
     let width = deployments
         .iter()
@@ -274,6 +261,19 @@ fn help(ir: &Ir, options: &super::EmitOptions, deployments: &[DeploymentView]) -
         .max()
         .unwrap_or(0)
         .max(14);
+    // Where each command comes from: its line, or `inferred` and the file (an inferred command's
+    // line is its phase's, where diagnostics point, not where it is written). Its text starts in
+    // the targets' description column.
+    let command = |c: &Command| {
+        let title = super::title_line(&c.code);
+        let (place, from) = match (&c.inferred_from, c.line) {
+            (Some(f), _) => ("inferred".to_string(), format!("   # from {f}")),
+            (None, 0) => ("-".to_string(), String::new()),
+            (None, n) => (format!("line {n}"), String::new()),
+        };
+        let w = width - 3;
+        format!("      {place:<w$} {title}{from}")
+    };
     let target =
         |name: &str, what: &str| format!("  {name:<width$}  {what}").trim_end().to_string();
     let mut out = vec![
@@ -285,7 +285,9 @@ fn help(ir: &Ir, options: &super::EmitOptions, deployments: &[DeploymentView]) -
         String::new(),
         "Targets; each phase runs the phases before it, and every target ends with teardown,"
             .into(),
-        "artifacts and a summary of what failed:".into(),
+        "artifacts and a summary of what failed. Under each, the commands it runs, each with"
+            .into(),
+        "its circle.yml line, or the file CircleCI 1.0 inferred it from:".into(),
         target("all", "the whole build without deployment (the default)"),
     ];
     for p in &ir.phases {
