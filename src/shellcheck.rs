@@ -2,7 +2,6 @@
 //! located in the circle.yml (block scalars included), as actionlint does for `run:`. Optional:
 //! it runs only when asked and when `shellcheck` is on PATH.
 
-use std::io::Write;
 use std::process::{Command as Process, Stdio};
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
@@ -20,9 +19,15 @@ pub fn available() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// How many scripts one `shellcheck` is given: its argument list stays short, and a config of
+/// a few dozen commands costs one process.
+const BATCH: usize = 500;
+
 /// Every command, checked as the bash script CircleCI ran: a fresh `bash` that already has the
 /// variables the config defines (`machine.environment`, modifiers, assignments of earlier
-/// commands) and CircleCI's own, so shellcheck does not call those unassigned.
+/// commands) and CircleCI's own, so shellcheck does not call those unassigned. Each command is
+/// a file of its own in a temporary directory, and one shellcheck run checks them all
+/// (`--format=json1` names each finding's file).
 pub fn run(source: &Source, ir: &Ir, diags: &mut Diagnostics) {
     let mut known: Vec<String> = ir.environment.iter().map(|e| e.name.clone()).collect();
     for v in &ir.vars.commands {
@@ -31,12 +36,99 @@ pub fn run(source: &Source, ir: &Ir, diags: &mut Diagnostics) {
     }
     known.sort();
     known.dedup();
-    for c in ir.commands() {
-        if c.line == 0 {
-            continue; // written by yml2sh, not the user
-        }
-        check_command(source, c, &known, diags);
+    // Those with line 0 were written by yml2sh, not the user.
+    let commands: Vec<&Command> = ir.commands().filter(|c| c.line != 0).collect();
+    if commands.is_empty() {
+        return;
     }
+    let Ok(dir) = tempfile::Builder::new()
+        .prefix("yml2sh-shellcheck-")
+        .tempdir()
+    else {
+        return;
+    };
+    if std::fs::write(dir.path().join(".shellcheckrc"), rc_text()).is_err() {
+        return;
+    }
+    let mut heads = vec![];
+    for (i, c) in commands.iter().enumerate() {
+        let head = prelude(&known, c);
+        heads.push(head.matches('\n').count());
+        let text = format!("{head}{}\n", c.code.as_str());
+        if std::fs::write(dir.path().join(file_name(i)), text).is_err() {
+            return;
+        }
+    }
+    // Each script's findings, in shellcheck's order.
+    let mut found: Vec<Vec<serde_json::Value>> = vec![vec![]; commands.len()];
+    for first in (0..commands.len()).step_by(BATCH) {
+        let last = (first + BATCH).min(commands.len());
+        let Ok(out) = Process::new("shellcheck")
+            .args(["--format=json1", "--shell=bash", "--"])
+            .args((first..last).map(file_name))
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .output()
+        else {
+            return;
+        };
+        let Ok(mut report) = serde_json::from_slice::<serde_json::Value>(&out.stdout) else {
+            continue;
+        };
+        let comments = match report["comments"].take() {
+            serde_json::Value::Array(v) => v,
+            _ => vec![],
+        };
+        for f in comments {
+            let index = f["file"]
+                .as_str()
+                .and_then(|n| n.strip_suffix(".sh"))
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|i| (first..last).contains(i));
+            if let Some(i) = index {
+                found[i].push(f);
+            }
+        }
+    }
+    for ((c, head_lines), comments) in commands.iter().zip(heads).zip(found) {
+        findings(source, c, head_lines, &comments, diags);
+    }
+}
+
+fn file_name(i: usize) -> String {
+    format!("{i}.sh")
+}
+
+/// The configuration shellcheck reads for a script on standard input, as yml2sh used to give
+/// it: the first `.shellcheckrc` (or `shellcheckrc`) in the current directory or above, else
+/// `~/.shellcheckrc`, else `$XDG_CONFIG_HOME/shellcheckrc`. Copied beside the scripts (empty
+/// when there is none), so shellcheck never looks above their temporary directory instead.
+fn rc_text() -> String {
+    let mut candidates = vec![];
+    if let Ok(cwd) = std::env::current_dir() {
+        for d in cwd.ancestors() {
+            candidates.push(d.join(".shellcheckrc"));
+            candidates.push(d.join("shellcheckrc"));
+        }
+    }
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    if let Some(h) = &home {
+        candidates.push(h.join(".shellcheckrc"));
+    }
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| home.map(|h| h.join(".config")));
+    if let Some(c) = config {
+        candidates.push(c.join("shellcheckrc"));
+    }
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default()
 }
 
 /// The lines put before a command's text; findings on them are not the user's.
@@ -52,30 +144,15 @@ fn prelude(known: &[String], c: &Command) -> String {
     text
 }
 
-fn check_command(source: &Source, c: &Command, known: &[String], diags: &mut Diagnostics) {
+/// One command's findings (json1 comments on its script), located in the circle.yml.
+fn findings(
+    source: &Source,
+    c: &Command,
+    head_lines: usize,
+    comments: &[serde_json::Value],
+    diags: &mut Diagnostics,
+) {
     let code = c.code.as_str();
-    let head = prelude(known, c);
-    let head_lines = head.matches('\n').count();
-    let Ok(mut child) = Process::new("shellcheck")
-        .args(["--format=json1", "--shell=bash", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-    else {
-        return;
-    };
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(head.as_bytes());
-        let _ = stdin.write_all(code.as_bytes());
-        let _ = stdin.write_all(b"\n");
-    }
-    let Ok(out) = child.wait_with_output() else {
-        return;
-    };
-    let Ok(report) = serde_json::from_slice::<serde_json::Value>(&out.stdout) else {
-        return;
-    };
     let lines: Vec<usize> = std::iter::once(0)
         .chain(code.match_indices('\n').map(|(i, _)| i + 1))
         .collect();
@@ -89,7 +166,7 @@ fn check_command(source: &Source, c: &Command, known: &[String], diags: &mut Dia
         let col = usize::try_from(col).ok()?.saturating_sub(1);
         Some(start + text.char_indices().nth(col).map_or(text.len(), |(i, _)| i))
     };
-    for f in report["comments"].as_array().into_iter().flatten() {
+    for f in comments {
         let (Some(start), Some(code_no)) = (
             offset(
                 f["line"].as_u64().unwrap_or(0),

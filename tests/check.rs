@@ -667,21 +667,7 @@ fn shellcheck_findings_point_into_the_circle_yml() {
             "circle.yml",
         ],
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let found: Vec<(String, u64, u64, u64)> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d["code"] == "shellcheck")
-        .map(|d| {
-            (
-                d["label"].as_str().unwrap().to_string(),
-                d["line"].as_u64().unwrap(),
-                d["column"].as_u64().unwrap(),
-                d["end_column"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let found = shellcheck_findings(&out);
     // `$f` on the second line of the block scalar: line 8, columns 36..38.
     assert!(found.contains(&("SC2086".into(), 8, 36, 38)), "{found:?}");
     assert!(
@@ -699,6 +685,107 @@ fn shellcheck_findings_point_into_the_circle_yml() {
     assert!(found.contains(&("SC2154".into(), 9, 13, 28)), "{found:?}");
     let human = yml2sh(&dir, &["check", "--shellcheck", "circle.yml"]);
     assert!(stdout(&human).contains("https://www.shellcheck.net/wiki/SC2086"));
+}
+
+/// The shellcheck findings of a config, as (code, line, column, end column).
+fn shellcheck_findings(out: &Output) -> Vec<(String, u64, u64, u64)> {
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "shellcheck")
+        .map(|d| {
+            (
+                d["label"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap(),
+                d["column"].as_u64().unwrap(),
+                d["end_column"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Many commands are checked by one shellcheck process, each finding still mapped to its own
+/// command's place (each command is its own script: one's assignment is not another's), and a
+/// `.shellcheckrc` where yml2sh runs applies as it did to a script on standard input.
+#[test]
+fn one_shellcheck_run_checks_every_command_each_finding_in_its_place() {
+    let dir = scratch("shellcheck-batch");
+    // A stand-in on PATH that logs each run and hands it to the real shellcheck.
+    let real = String::from_utf8(
+        Command::new("bash")
+            .args(["-c", "command -v shellcheck"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = dir.join("runs");
+    std::fs::write(
+        bin.join("shellcheck"),
+        format!(
+            "#!/bin/bash\necho \"$1\" >> {}\nexec {} \"$@\"\n",
+            log.display(),
+            real.trim()
+        ),
+    )
+    .unwrap();
+    Command::new("chmod")
+        .args(["+x", bin.join("shellcheck").to_str().unwrap()])
+        .status()
+        .unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    std::fs::write(
+        dir.join("circle.yml"),
+        "test:\n  override:\n    - echo $1\n    - |\n      cd sub\n      for f in $(ls *.txt); do cat $f; done\n    - echo \"$undefined_one\"\n    - echo `date`\n    - |-\n        x=1\n        echo \"$undefined_two\"\n",
+    )
+    .unwrap();
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_yml2sh"))
+            .args([
+                "check",
+                "--shellcheck",
+                "--message-format",
+                "json",
+                "circle.yml",
+            ])
+            .current_dir(&dir)
+            .env("PATH", &path)
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    let found = shellcheck_findings(&out);
+    let runs = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        runs.lines().filter(|l| *l != "--version").count(),
+        1,
+        "one shellcheck run for five commands: {runs}"
+    );
+    let want: Vec<(String, u64, u64, u64)> = [
+        ("SC2086", 3, 12, 14),
+        ("SC2164", 5, 7, 13),
+        ("SC2045", 6, 16, 27),
+        ("SC2035", 6, 21, 22),
+        ("SC2086", 6, 36, 38),
+        ("SC2154", 7, 13, 27),
+        ("SC2046", 8, 12, 18),
+        ("SC2005", 8, 12, 18),
+        ("SC2006", 8, 12, 18),
+        // `x` is assigned for later commands (lower/vars.rs): not unused.
+        ("SC2154", 11, 15, 29),
+    ]
+    .into_iter()
+    .map(|(c, l, a, b)| (c.to_string(), l, a, b))
+    .collect();
+    assert_eq!(found, want);
+    // A .shellcheckrc where yml2sh runs is read, as for a script on standard input.
+    std::fs::write(dir.join(".shellcheckrc"), "disable=SC2086\n").unwrap();
+    let found = shellcheck_findings(&run());
+    let rest: Vec<_> = want.into_iter().filter(|f| f.0 != "SC2086").collect();
+    assert_eq!(found, rest);
 }
 
 #[test]
