@@ -257,10 +257,13 @@ fn run(cli: Cli) -> i32 {
     }
 }
 
-/// Writes generated text to standard output; a closed pipe is not an error.
+/// Writes generated text or a report to standard output: 0, or 1 with a message when it cannot
+/// be written (a full disk); a closed pipe (`| head`) is not an error and says nothing.
 fn print_bytes(bytes: &[u8]) -> i32 {
     let mut stdout = std::io::stdout().lock();
-    match std::io::Write::write_all(&mut stdout, bytes) {
+    let written = std::io::Write::write_all(&mut stdout, bytes)
+        .and_then(|()| std::io::Write::flush(&mut stdout));
+    match written {
         Ok(()) => 0,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
         Err(e) => {
@@ -334,9 +337,7 @@ fn check(args: &CheckArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
             render_files(&refs, report, terminal)
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    let _ = std::io::Write::write_all(&mut stdout, text.as_bytes());
-    i32::from(failed)
+    print_bytes(text.as_bytes()).max(i32::from(failed))
 }
 
 /// The migration report on standard output; 1 when a path cannot be read or holds no config,
@@ -368,9 +369,7 @@ fn audit(args: &AuditArgs, infer: &InferArgs) -> i32 {
     } else {
         crate::audit::markdown(&configs)
     };
-    let mut stdout = std::io::stdout().lock();
-    let _ = std::io::Write::write_all(&mut stdout, text.as_bytes());
-    0
+    print_bytes(text.as_bytes())
 }
 
 /// Raises what `--deny` names to errors.

@@ -278,3 +278,47 @@ fn a_map_where_a_command_is_expected_is_a_located_error() {
     assert!(err.contains("<stdin>:3:15"), "{err}");
     assert!(err.contains("quote the whole command"), "{err}");
 }
+
+/// `check` and `audit` write their report as compiling writes its output: a full disk is an
+/// error that says so (exit 1), a closed pipe (`| head -c1`) ends quietly, never a panic.
+#[test]
+fn check_and_audit_report_write_errors_and_end_quietly_on_a_closed_pipe() {
+    let dir = tmpdir("write-errors");
+    // Many findings, so that the report outgrows a pipe's buffer.
+    let mut text = String::from("test:\n  override:\n");
+    for i in 0..400 {
+        text.push_str(&format!("    - echo {i}:\n        timeout: 0\n"));
+    }
+    std::fs::write(dir.join("circle.yml"), &text).unwrap();
+    let bin = env!("CARGO_BIN_EXE_yml2sh");
+    for args in [["check", "circle.yml"], ["audit", "."]] {
+        let full = Command::new(bin)
+            .args(args)
+            .current_dir(&dir)
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&full.stderr);
+        assert_eq!(full.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("error: could not write standard output: No space left on device"),
+            "{args:?}: {stderr}"
+        );
+        let shell = format!(
+            "'{bin}' {} | head -c1 >/dev/null; echo \"${{PIPESTATUS[0]}}\"",
+            args.join(" ")
+        );
+        let piped = Command::new("bash")
+            .args(["-c", &shell])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&piped.stderr);
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+        let status = String::from_utf8_lossy(&piped.stdout);
+        // check's own status (errors found: 1), audit's 0: the closed pipe changes neither.
+        let want = if args[0] == "check" { "1\n" } else { "0\n" };
+        assert_eq!(status, want, "{args:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
