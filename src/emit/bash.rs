@@ -64,7 +64,8 @@ struct View {
     data: String,
     version: String,
     source: String,
-    runtime: &'static str,
+    /// The runtime, printed as it is ([`super::Verbatim`]).
+    runtime: minijinja::Value,
     environment: String,
     env_tag: String,
     phases: Vec<PhaseView>,
@@ -117,7 +118,7 @@ pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<String, mini
         data: build_data(ir, options.nodes)?,
         version: options.version.clone(),
         source: ir.source_name.clone(),
-        runtime: RUNTIME,
+        runtime: super::Verbatim::value(RUNTIME),
         env_tag: escape::heredoc_tag(&environment, "YML2SH_ENV"),
         environment,
         phases: ir
@@ -141,5 +142,13 @@ pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<String, mini
         teardown: ir.teardown.iter().map(command_view).collect(),
         teardown_call: phase_call(PhaseKind::Teardown),
     };
-    super::template(TEMPLATE_NAME)?.render(view)
+    // The runtime, then each command's text with its call and comments around it.
+    let capacity = RUNTIME.len()
+        + 4096
+        + view.data.len()
+        + view.environment.len()
+        + ir.commands()
+            .map(|c| c.code.as_str().len() + 256)
+            .sum::<usize>();
+    super::render(TEMPLATE_NAME, view, capacity)
 }

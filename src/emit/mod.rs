@@ -8,6 +8,9 @@ mod github;
 mod make;
 mod runtime;
 
+use std::sync::Arc;
+
+use minijinja::value::Object;
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, Value};
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
@@ -170,6 +173,38 @@ pub(crate) fn environment() -> Environment<'static> {
     env
 }
 
+/// Text of yml2sh's own that a template prints as it is (the 60 KB runtime): the template says
+/// `{{ runtime }}` and the text goes from the binary to the output with no copy on the way. As a
+/// string value it was copied three times (into the context, by `safe`, into a safe string):
+/// in a small compile, those copies were a fifth of the page faults.
+#[derive(Debug)]
+pub(crate) struct Verbatim(pub &'static str);
+
+impl Object for Verbatim {
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl Verbatim {
+    pub(crate) fn value(text: &'static str) -> Value {
+        Value::from_object(Verbatim(text))
+    }
+}
+
+/// Renders a template into a buffer made `capacity` bytes large at once: an output that
+/// doubles its way to 70 KB copies itself eight times and touches twice its size in fresh
+/// pages. A `capacity` too large costs nothing (pages never written are never touched).
+pub(crate) fn render(
+    name: &str,
+    view: impl serde::Serialize,
+    capacity: usize,
+) -> Result<String, Error> {
+    let mut out = Vec::with_capacity(capacity);
+    template(name)?.render_captured_to(view, &mut out)?;
+    String::from_utf8(out).map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))
+}
+
 /// The embedded templates, by name.
 const TEMPLATES: [(&str, &str); 4] = [
     (github::TEMPLATE_NAME, github::TEMPLATE),
@@ -179,26 +214,22 @@ const TEMPLATES: [(&str, &str); 4] = [
 ];
 
 /// A template of [`TEMPLATES`], compiled the first time a back-end asks for it and only then
-/// (building the filters and parsing a template is most of a small compilation's cost), once
-/// per process: `yml2sh -f bash` never parses the workflow template.
+/// (parsing a template is most of a small compilation's cost), once per process, in the one
+/// environment of the process: `yml2sh -f bash` never parses the workflow template, and builds
+/// the filters once for build.sh's two templates.
 pub(crate) fn template(name: &str) -> Result<minijinja::Template<'static, 'static>, Error> {
-    static ENVS: [std::sync::OnceLock<Result<Environment<'static>, Error>>; TEMPLATES.len()] =
-        [const { std::sync::OnceLock::new() }; TEMPLATES.len()];
-    let Some(i) = TEMPLATES.iter().position(|(n, _)| *n == name) else {
-        return Err(Error::new(
-            ErrorKind::TemplateNotFound,
-            format!("no embedded template {name}"),
-        ));
-    };
-    let env = ENVS[i].get_or_init(|| {
+    static ENV: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
+    ENV.get_or_init(|| {
         let mut env = environment();
-        env.add_template(TEMPLATES[i].0, TEMPLATES[i].1)?;
-        Ok(env)
-    });
-    match env {
-        Ok(env) => env.get_template(name),
-        Err(e) => Err(Error::new(e.kind(), e.to_string())),
-    }
+        env.set_loader(|name| {
+            Ok(TEMPLATES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, source)| (*source).to_string()))
+        });
+        env
+    })
+    .get_template(name)
 }
 
 #[cfg(test)]
@@ -211,6 +242,25 @@ mod tests {
             assert!(template(name).is_ok(), "{name}");
         }
         assert!(template("nope.j2").is_err());
+    }
+
+    #[test]
+    fn verbatim_text_is_printed_as_it_is_into_a_buffer_of_the_size_asked() {
+        let view = minijinja::context! { runtime => Verbatim::value("a'b {{ c }}\n") };
+        let mut env = environment();
+        env.add_template("t", "[{{ runtime }}]").unwrap();
+        let t = env.get_template("t").unwrap();
+        assert_eq!(t.render(&view).unwrap(), "[a'b {{ c }}\n]");
+        // The embedded build.sh template, rendered through `render`, keeps the runtime whole.
+        let ir = crate::lower(
+            &crate::source::Source::new("circle.yml", "test:\n  override:\n    - echo hi\n"),
+            &crate::Options::default(),
+        )
+        .unwrap()
+        .0;
+        let text = bash::emit(&ir, &EmitOptions::default()).unwrap();
+        assert!(text.contains(runtime::RUNTIME));
+        assert_eq!(text.matches(runtime::RUNTIME).count(), 1);
     }
 
     #[test]
