@@ -5,11 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::ir::{Ir, Pattern, Step};
+use crate::lower::Listed;
 use crate::source::Span;
 
 /// What a migration of one config involves, the way GitHub Actions Importer's audit sorts them.
@@ -191,10 +193,13 @@ impl ConfigReport {
     }
 }
 
-/// Calls `found` with each config under the paths, in the order the directories list them
-/// (duplicates included). Every path given is looked at before any is walked, so a missing one
-/// is reported before any work.
-fn each_config(paths: &[PathBuf], found: &mut dyn FnMut(PathBuf)) -> Result<(), String> {
+/// A config found, with its directory as the walk listed it (`None` for a file given by name).
+type Found = (PathBuf, Option<Arc<Listed>>);
+
+/// Calls `found` with each config under the paths, each directory's configs before those of
+/// the directories in it (duplicates included). Every path given is looked at before any is
+/// walked, so a missing one is reported before any work.
+fn each_config(paths: &[PathBuf], found: &mut dyn FnMut(Found)) -> Result<(), String> {
     let mut given = Vec::with_capacity(paths.len());
     for path in paths {
         let meta = std::fs::metadata(path)
@@ -203,32 +208,63 @@ fn each_config(paths: &[PathBuf], found: &mut dyn FnMut(PathBuf)) -> Result<(), 
     }
     for (path, is_dir) in given {
         if is_dir {
-            walk(path, found)?;
+            // Asked once for the top; below it the walk sees each `.git` itself (it follows no
+            // symbolic link to a directory, so a directory's real path is its parent's and
+            // its name).
+            let in_checkout = crate::lower::in_checkout(path);
+            walk(path, in_checkout, found)?;
         } else {
-            found(path.clone());
+            found((path.clone(), None));
         }
     }
     Ok(())
 }
 
-fn walk(dir: &Path, found: &mut dyn FnMut(PathBuf)) -> Result<(), String> {
+/// `above`: whether `dir` is in a git checkout counting the directories above it.
+fn walk(dir: &Path, above: bool, found: &mut dyn FnMut(Found)) -> Result<(), String> {
     let entries =
         std::fs::read_dir(dir).map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
-    for entry in entries.flatten() {
+    let mut names = BTreeSet::new();
+    let mut git = false;
+    let mut configs = vec![];
+    let mut dirs = vec![];
+    for (i, entry) in entries.enumerate() {
+        crate::lower::keep_name(&mut names, i, &entry);
+        let Ok(entry) = entry else {
+            continue;
+        };
         let Ok(kind) = entry.file_type() else {
             continue;
         };
         let name = entry.file_name();
+        if name == ".git" {
+            // As `Path::exists` has it: a symbolic link counts when what it names exists.
+            git = git || !kind.is_symlink() || entry.path().exists();
+        }
         if kind.is_dir() {
             if name != ".git" && name != "node_modules" {
-                walk(&entry.path(), found)?;
+                dirs.push(entry.path());
             }
         } else if name == "circle.yml" || name == "circle.yaml" {
             let path = entry.path();
             if kind.is_file() || kind.is_symlink() && path.is_file() {
-                found(path);
+                configs.push(path);
             }
         }
+    }
+    let in_checkout = above || git;
+    if !configs.is_empty() {
+        let listed = Arc::new(Listed {
+            dir: dir.to_path_buf(),
+            names,
+            in_checkout: Some(in_checkout),
+        });
+        for path in configs {
+            found((path, Some(Arc::clone(&listed))));
+        }
+    }
+    for d in dirs {
+        walk(&d, in_checkout, found)?;
     }
     Ok(())
 }
@@ -250,7 +286,7 @@ fn threads(work: usize) -> usize {
 pub fn audit_paths(paths: &[PathBuf], options: &AuditOptions) -> Result<Vec<ConfigReport>, Error> {
     if options.project_dir.is_some() {
         let mut found = vec![];
-        each_config(paths, &mut |path| found.push(path)).map_err(Error::Read)?;
+        each_config(paths, &mut |(path, _)| found.push(path)).map_err(Error::Read)?;
         found.sort_unstable();
         found.dedup();
         if found.len() > 1 {
@@ -262,7 +298,7 @@ pub fn audit_paths(paths: &[PathBuf], options: &AuditOptions) -> Result<Vec<Conf
         }
         return Ok(found.iter().map(|p| audit_file(p, options)).collect());
     }
-    let (send, receive) = std::sync::mpsc::channel::<Vec<PathBuf>>();
+    let (send, receive) = std::sync::mpsc::channel::<Vec<Found>>();
     let receive = std::sync::Mutex::new(receive);
     let mut parts: Vec<Vec<(PathBuf, ConfigReport)>> = vec![];
     let walked = std::thread::scope(|scope| {
@@ -278,8 +314,8 @@ pub fn audit_paths(paths: &[PathBuf], options: &AuditOptions) -> Result<Vec<Conf
                         let Ok(batch) = batch else {
                             break;
                         };
-                        for path in batch {
-                            let report = audit_file(&path, options);
+                        for (path, listed) in batch {
+                            let report = audit_listed(&path, listed, options);
                             done.push((path, report));
                         }
                     }
@@ -327,6 +363,11 @@ fn repository(path: &Path) -> String {
 /// One config: read, then what `yml2sh check` reports on it ([`crate::checked`]), sorted
 /// into a status and its reasons.
 pub fn audit_file(path: &Path, options: &AuditOptions) -> ConfigReport {
+    audit_listed(path, None, options)
+}
+
+/// [`audit_file`], given the config's directory as the walk listed it.
+fn audit_listed(path: &Path, listed: Option<Arc<Listed>>, options: &AuditOptions) -> ConfigReport {
     let source = crate::read_file(path);
     let mut report = ConfigReport::new(path.display().to_string(), repository(path));
     let (source, diags, ir) = match source {
@@ -334,6 +375,7 @@ pub fn audit_file(path: &Path, options: &AuditOptions) -> ConfigReport {
             let mut lower = crate::lower::LowerOptions {
                 no_infer: options.no_infer,
                 project_dir: options.project_dir.clone(),
+                listed,
                 ..Default::default()
             };
             // Inference looks at the checkout a circle.yml sits in; a loose `owner__repo.yml`

@@ -114,12 +114,17 @@ pub fn read_file(path: &std::path::Path) -> Result<Source, Box<(Source, Diagnost
     use std::io::Read;
     let name = path.display().to_string();
     let mut bytes = Vec::new();
+    let limit = parse::MAX_INPUT_BYTES as u64 + 1;
     let read = std::fs::File::open(path).and_then(|file| {
-        if file.metadata().is_ok_and(|m| m.is_dir()) {
+        let size = file.metadata().map(|m| (m.is_dir(), m.len()));
+        if size.as_ref().is_ok_and(|m| m.0) {
             return Err(std::io::Error::other("it is a directory"));
         }
-        file.take(parse::MAX_INPUT_BYTES as u64 + 1)
-            .read_to_end(&mut bytes)
+        // Room for the whole file and one byte: one read for the text, one to see its end
+        // (from empty, the buffer grows by doubling: a read for each).
+        let size = size.map_or(0, |m| m.1.min(limit));
+        bytes.reserve_exact(size as usize + 1);
+        file.take(limit).read_to_end(&mut bytes)
     });
     if let Err(e) = read {
         let d = Diagnostic::error(Code::Io, None, format!("cannot read `{name}`: {e}"));

@@ -383,3 +383,69 @@ fn a_huge_config_is_refused_as_check_refuses_it_without_reading_it() {
     assert_eq!(c["reasons"][0]["message"], check[0]["message"]);
     assert_eq!(c["reasons"].as_array().unwrap().len(), 1, "{c}");
 }
+
+/// `check --message-format json` on one file: each finding's code and message.
+fn check_messages(file: &Path) -> Vec<(String, String)> {
+    let out = Command::new(env!("CARGO_BIN_EXE_yml2sh"))
+        .args(["check", "--message-format", "json"])
+        .arg(file)
+        .output()
+        .expect("yml2sh starts");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut found: Vec<(String, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["code"].to_string(), d["message"].to_string()))
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn inference_sees_each_directory_as_check_does() {
+    let dir = scratch("walk-listing");
+    // No stack file anywhere: inside a git checkout (a `.git` directory or file above, at any
+    // depth) that means the project has none; outside one, no project around the config.
+    let phases = "test:\n  post:\n    - echo done\n";
+    write(&dir.join("repo/.git/HEAD"), "ref: refs/heads/master\n");
+    write(&dir.join("repo/app/deeper/circle.yml"), phases);
+    write(&dir.join("worktree/.git"), "gitdir: elsewhere\n");
+    write(&dir.join("worktree/circle.yml"), phases);
+    write(&dir.join("loose/circle.yml"), phases);
+    write(&dir.join("dangling/circle.yml"), phases);
+    std::os::unix::fs::symlink(dir.join("nowhere"), dir.join("dangling/.git")).unwrap();
+    // A stack beside the config, and one behind `general.build_dir`.
+    write(
+        &dir.join("node/package.json"),
+        r#"{"scripts": {"test": "jest"}}"#,
+    );
+    write(&dir.join("node/yarn.lock"), "");
+    write(&dir.join("node/circle.yaml"), phases);
+    write(&dir.join("built/web/Gemfile"), "gem 'rspec'\n");
+    write(
+        &dir.join("built/circle.yml"),
+        &format!("general:\n  build_dir: web\n{phases}"),
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&audit(&["--json", dir.to_str().unwrap()]))).unwrap();
+    let configs = v["configs"].as_array().unwrap();
+    assert_eq!(configs.len(), 6);
+    for c in configs {
+        let file = Path::new(c["file"].as_str().unwrap());
+        let mut said: Vec<(String, String)> = vec![];
+        // The reasons are the warnings; the notes are in check's list alone: compare codes.
+        for r in c["reasons"].as_array().unwrap() {
+            said.push((r["code"].to_string(), r["message"].to_string()));
+        }
+        let check = check_messages(file);
+        for r in &said {
+            assert!(
+                check.contains(r),
+                "{}: {r:?} not in {check:?}",
+                file.display()
+            );
+        }
+        assert_eq!(audit_codes(c), check_codes(&[file.to_str().unwrap()]));
+    }
+}

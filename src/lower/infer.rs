@@ -176,14 +176,29 @@ pub(crate) fn may_hold(names: Option<&BTreeSet<String>>, rel: &str) -> bool {
 }
 
 pub(crate) fn list(dir: &Path) -> Option<BTreeSet<String>> {
-    let entries = std::fs::read_dir(dir).ok()?;
-    Some(
-        entries
-            .take(MAX_ENTRIES)
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect(),
-    )
+    let mut names = BTreeSet::new();
+    for (i, entry) in std::fs::read_dir(dir).ok()?.enumerate() {
+        if !keep_name(&mut names, i, &entry) {
+            break;
+        }
+    }
+    Some(names)
+}
+
+/// Adds the `i`th entry read of a directory (from 0) to its names as [`list`] keeps them: the
+/// first [`MAX_ENTRIES`] read, unreadable ones left out. False once the names are full.
+pub fn keep_name(
+    names: &mut BTreeSet<String>,
+    i: usize,
+    entry: &std::io::Result<std::fs::DirEntry>,
+) -> bool {
+    if i >= MAX_ENTRIES {
+        return false;
+    }
+    if let Ok(e) = entry {
+        names.insert(e.file_name().to_string_lossy().into_owned());
+    }
+    true
 }
 
 pub(crate) fn read_bounded(path: &Path) -> Option<String> {
@@ -199,7 +214,7 @@ pub(crate) fn read_bounded(path: &Path) -> Option<String> {
 
 /// True when `dir` or a parent holds `.git`: a checkout, so finding no stack file means the
 /// project has none (rather than a circle.yml copied out of its project).
-fn in_checkout(dir: &Path) -> bool {
+pub fn in_checkout(dir: &Path) -> bool {
     let Ok(dir) = std::fs::canonicalize(dir) else {
         return false;
     };
@@ -209,10 +224,22 @@ fn in_checkout(dir: &Path) -> bool {
 /// Looks at the build directory `dir` (the checkout with `general.build_dir` applied). Stacks
 /// are tried in one fixed order (iOS, Android, Ruby, Python, PHP, Clojure, Scala, Maven, Gradle,
 /// Ant, Haskell, Go, Node): the order their dependencies run and their tests are preferred.
-/// `listing` gets the names `dir` holds (when it could be listed), for later passes to reuse.
-pub(crate) fn detect(dir: &Path, listing: &mut Option<BTreeSet<String>>) -> Detected {
-    let Some(p) = Project::open(dir) else {
-        return Detected::NoProject;
+/// `listed`, when given, is `dir` as a caller already listed it. `listing` gets the names `dir`
+/// holds (when it could be listed), for later passes to reuse.
+pub(crate) fn detect(
+    dir: &Path,
+    listed: Option<&super::Listed>,
+    listing: &mut Option<BTreeSet<String>>,
+) -> Detected {
+    let p = match listed {
+        Some(l) => Project {
+            dir: dir.to_path_buf(),
+            names: l.names.clone(),
+        },
+        None => match Project::open(dir) {
+            Some(p) => p,
+            None => return Detected::NoProject,
+        },
     };
     let mut inf = Inference::default();
     // Tests come from the first stack that has some; later stacks add dependencies only.
@@ -343,7 +370,12 @@ pub(crate) fn detect(dir: &Path, listing: &mut Option<BTreeSet<String>>) -> Dete
     if let Some(t) = tests {
         inf.test = t;
     }
-    let detected = if inf.stacks.is_empty() && !in_checkout(dir) {
+    let checkout = || {
+        listed
+            .and_then(|l| l.in_checkout)
+            .unwrap_or_else(|| in_checkout(dir))
+    };
+    let detected = if inf.stacks.is_empty() && !checkout() {
         Detected::NoProject
     } else {
         Detected::Project(inf)

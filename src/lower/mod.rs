@@ -29,7 +29,24 @@ pub struct LowerOptions {
     pub project_dir: Option<std::path::PathBuf>,
     /// `--no-infer`: leave inference slots empty, as yml2sh did before it inferred.
     pub no_infer: bool,
+    /// What the caller already read of the project directory (`yml2sh audit`'s walk lists
+    /// every directory it enters), so that inference and the lock-file search do not read it
+    /// again; used only for that very directory, with the same result as reading it.
+    pub listed: Option<std::sync::Arc<Listed>>,
 }
+
+/// A directory as a caller listed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listed {
+    pub dir: std::path::PathBuf,
+    /// Its names as inference keeps them ([`keep_name`] on each entry in turn).
+    pub names: std::collections::BTreeSet<String>,
+    /// Whether it or a parent holds `.git`, as inference decides it (its real path's
+    /// ancestors); `None`: not known.
+    pub in_checkout: Option<bool>,
+}
+
+pub use infer::{in_checkout, keep_name};
 
 /// What inference can use, decided once before the IR is built.
 #[derive(Clone, Debug)]
@@ -46,7 +63,11 @@ type Listing = Option<(std::path::PathBuf, std::collections::BTreeSet<String>)>;
 
 fn infer_state(build_dir: Option<&str>, options: &LowerOptions) -> (InferState, Listing) {
     if options.no_infer {
-        return (InferState::Off, None);
+        let listing = options
+            .listed
+            .as_deref()
+            .map(|l| (l.dir.clone(), l.names.clone()));
+        return (InferState::Off, listing);
     }
     let Some(dir) = &options.project_dir else {
         return (InferState::NoProject, None);
@@ -56,7 +77,8 @@ fn infer_state(build_dir: Option<&str>, options: &LowerOptions) -> (InferState, 
         None => dir.clone(),
     };
     let mut names = None;
-    let state = match infer::detect(&dir, &mut names) {
+    let listed = options.listed.as_deref().filter(|l| l.dir == dir);
+    let state = match infer::detect(&dir, listed, &mut names) {
         infer::Detected::Project(inf) => InferState::Project(inf),
         infer::Detected::NoProject => InferState::NoProject,
     };
