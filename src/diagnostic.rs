@@ -117,9 +117,9 @@ impl Diagnostics {
         use std::hash::BuildHasher;
         // Hashes, not a list: 100,000 warnings compared pairwise took minutes; and not a set of
         // copies, which held every diagnostic twice. Equal hashes are compared in full.
-        let hasher = std::collections::hash_map::RandomState::new();
-        let mut seen: std::collections::HashMap<u64, Vec<usize>> =
-            std::collections::HashMap::with_capacity(self.items.len());
+        let hasher = foldhash::fast::RandomState::default();
+        let mut seen: foldhash::HashMap<u64, Vec<usize>> =
+            foldhash::HashMapExt::with_capacity(self.items.len());
         let mut keep = vec![true; self.items.len()];
         for (i, d) in self.items.iter().enumerate() {
             let same = seen.entry(hasher.hash_one(d)).or_default();

@@ -1,7 +1,7 @@
 //! Lower stage pass: checks on the whole IR that no single key shows (deployment overlaps,
 //! deployments that can never act, builds without tests).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::{Deployment, Ir, Pattern};

@@ -519,7 +519,7 @@ fn defaults(ir: &mut Ir, diags: &mut Diagnostics) {
 pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
     defaults(ir, diags);
     // A name listed twice would start two containers under one name; 1.0 started it once.
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = foldhash::HashSet::default();
     ir.services.retain(|s| seen.insert(s.name.clone()));
     for s in &mut ir.services {
         match lookup(&s.name) {

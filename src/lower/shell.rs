@@ -3,8 +3,8 @@
 //! refusal (`None`) for anything it does not follow (heredocs, unclosed quotes), so a rewrite
 //! never acts on text it misread.
 
+use foldhash::{HashMap, HashMapExt};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::ops::Range;
 use std::rc::Rc;
 

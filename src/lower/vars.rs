@@ -7,7 +7,9 @@
 //! since `machine.environment` is re-evaluated in every command's shell (spec §7.2), the variables
 //! of every `machine.environment` value it uses, transitively.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::{CommandVars, Ir, Secret, Variables};
@@ -714,7 +716,7 @@ mod tests {
 
     #[test]
     fn classification() {
-        let defined: HashSet<String> = ["MINE".to_string()].into();
+        let defined: HashSet<String> = ["MINE".to_string()].into_iter().collect();
         assert_eq!(classify("MINE", &defined), Kind::Config);
         assert_eq!(classify("CIRCLE_SHA1", &defined), Kind::Circle);
         assert_eq!(classify("CIRCLE_BUILD_IMAGE", &defined), Kind::NoEquivalent);

@@ -1,7 +1,7 @@
 //! Parse stage, AST layer: located YAML nodes → [`Config`], checking shapes and keys against
 //! CircleCI 1.0's reference (spec §2–§3, §6.1) and reporting what it cannot take.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use indexmap::IndexMap;
 

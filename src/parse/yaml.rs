@@ -16,7 +16,7 @@
 
 use crate::diagnostic::Code;
 use crate::source::Span;
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::fmt;
 use std::rc::Rc;
 
