@@ -500,60 +500,67 @@ fn is_name(n: &str) -> bool {
 /// comments, in order of first appearance. `${NAME:-default}` and friends are skipped: the text
 /// works without them.
 pub fn references(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
+    // Bytes, not chars: every character the scan acts on is ASCII, and a byte of a multi-byte
+    // character is none of them (no copy of the text as a `Vec<char>` for every command).
+    let b = text.as_bytes();
+    let name_char = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
     let mut out = vec![];
     let (mut single, mut double) = (false, false);
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
+    while i < b.len() {
+        let c = b[i];
         if single {
-            if c == '\'' {
+            if c == b'\'' {
                 single = false;
             }
             i += 1;
             continue;
         }
         match c {
-            '\\' => i += 2,
-            '\'' if !double => {
+            b'\\' => i += 2,
+            b'\'' if !double => {
                 single = true;
                 i += 1;
             }
-            '"' => {
+            b'"' => {
                 double = !double;
                 i += 1;
             }
-            '#' if !double && (i == 0 || chars[i - 1].is_whitespace()) => {
-                while i < chars.len() && chars[i] != '\n' {
+            b'#' if !double
+                && text[..i]
+                    .chars()
+                    .next_back()
+                    .is_none_or(char::is_whitespace) =>
+            {
+                while i < b.len() && b[i] != b'\n' {
                     i += 1;
                 }
             }
-            '$' => {
+            b'$' => {
                 i += 1;
-                match chars.get(i) {
-                    Some('$') => i += 1,
-                    Some('{') => {
+                match b.get(i) {
+                    Some(b'$') => i += 1,
+                    Some(b'{') => {
                         let mut j = i + 1;
-                        while j < chars.len() && matches!(chars[j], '!' | '#') {
+                        while j < b.len() && matches!(b[j], b'!' | b'#') {
                             j += 1;
                         }
                         let start = j;
-                        while j < chars.len() && is_name_char(chars[j]) {
+                        while j < b.len() && name_char(b[j]) {
                             j += 1;
                         }
-                        let name: String = chars[start..j].iter().collect();
-                        let defaulted = matches!(chars.get(j), Some(':' | '-' | '=' | '+'));
+                        let defaulted = matches!(b.get(j), Some(b':' | b'-' | b'=' | b'+'));
                         if !defaulted {
-                            push_upper(&mut out, name);
+                            push_upper(&mut out, &text[start..j]);
                         }
                         i = j;
                     }
-                    Some(&n) if is_name_start(n) => {
+                    Some(&n) if n.is_ascii_alphabetic() || n == b'_' => {
                         let start = i;
-                        while i < chars.len() && is_name_char(chars[i]) {
+                        while i < b.len() && name_char(b[i]) {
                             i += 1;
                         }
-                        push_upper(&mut out, chars[start..i].iter().collect());
+                        push_upper(&mut out, &text[start..i]);
                     }
                     _ => {}
                 }
@@ -564,12 +571,12 @@ pub fn references(text: &str) -> Vec<String> {
     unique(out)
 }
 
-fn push_upper(out: &mut Vec<String>, name: String) {
+fn push_upper(out: &mut Vec<String>, name: &str) {
     let upper = name.chars().next().is_some_and(is_name_start)
         && name.chars().any(|c| c.is_ascii_uppercase())
         && !name.chars().any(|c| c.is_ascii_lowercase());
     if upper {
-        out.push(name);
+        out.push(name.to_string());
     }
 }
 
