@@ -8,8 +8,6 @@ mod github;
 mod make;
 mod runtime;
 
-use std::sync::Arc;
-
 use minijinja::value::Object;
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, Value};
 
@@ -110,6 +108,16 @@ pub(crate) fn environment() -> Environment<'static> {
     env.set_auto_escape_callback(|_| AutoEscape::Custom("yml2sh"));
     env.set_formatter(|out, state, value| {
         let _ = state;
+        if let Some(text) = value.downcast_object_ref::<Verbatim>() {
+            // yml2sh's own text: only where the template says `|safe`, as for any raw text.
+            return match text.safe {
+                true => out.write_str(text.text).map_err(Error::from),
+                false => Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    "verbatim text printed without `|safe`",
+                )),
+            };
+        }
         if value.is_safe() || value.as_str().is_none() {
             // Numbers, booleans and filter output: their text is what the template means,
             // written as it is (no copy of the runtime's text on the way).
@@ -123,6 +131,16 @@ pub(crate) fn environment() -> Environment<'static> {
             ErrorKind::InvalidOperation,
             format!("data {value:?} printed without a quoting filter"),
         ))
+    });
+    // minijinja's `safe`, except that [`Verbatim`] text stays uncopied.
+    env.add_filter("safe", |v: Value| {
+        match v.downcast_object_ref::<Verbatim>() {
+            Some(text) => Value::from_object(Verbatim {
+                text: text.text,
+                safe: true,
+            }),
+            None => safe(v.to_string()),
+        }
     });
     env.add_filter("sh", |s: &str| safe(escape::sh_quote(s)));
     env.add_filter("shcall", |words: Vec<String>| {
@@ -173,22 +191,22 @@ pub(crate) fn environment() -> Environment<'static> {
     env
 }
 
-/// Text of yml2sh's own that a template prints as it is (the 60 KB runtime): the template says
-/// `{{ runtime }}` and the text goes from the binary to the output with no copy on the way. As a
-/// string value it was copied three times (into the context, by `safe`, into a safe string):
-/// in a small compile, those copies were a fifth of the page faults.
+/// Text of yml2sh's own that a template prints as it is (the 60 KB runtime), with no copy on
+/// the way: the template says `{{ runtime|safe }}` as for any raw text, and the formatter writes
+/// the `&'static str` itself. As a string value it was copied three times (into the context, by
+/// `safe`, into a safe string): in a small compile, a fifth of the page faults.
 #[derive(Debug)]
-pub(crate) struct Verbatim(pub &'static str);
-
-impl Object for Verbatim {
-    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0)
-    }
+pub(crate) struct Verbatim {
+    text: &'static str,
+    /// Passed through `|safe`: only then may the formatter print it.
+    safe: bool,
 }
+
+impl Object for Verbatim {}
 
 impl Verbatim {
     pub(crate) fn value(text: &'static str) -> Value {
-        Value::from_object(Verbatim(text))
+        Value::from_object(Verbatim { text, safe: false })
     }
 }
 
@@ -245,12 +263,15 @@ mod tests {
     }
 
     #[test]
-    fn verbatim_text_is_printed_as_it_is_into_a_buffer_of_the_size_asked() {
+    fn verbatim_text_is_printed_as_it_is_only_through_safe() {
         let view = minijinja::context! { runtime => Verbatim::value("a'b {{ c }}\n") };
         let mut env = environment();
-        env.add_template("t", "[{{ runtime }}]").unwrap();
+        env.add_template("t", "[{{ runtime|safe }}]").unwrap();
+        env.add_template("bare", "[{{ runtime }}]").unwrap();
         let t = env.get_template("t").unwrap();
         assert_eq!(t.render(&view).unwrap(), "[a'b {{ c }}\n]");
+        // Like any raw text, it is printed only where the template says `|safe`.
+        assert!(env.get_template("bare").unwrap().render(&view).is_err());
         // The embedded build.sh template, rendered through `render`, keeps the runtime whole.
         let ir = crate::lower(
             &crate::source::Source::new("circle.yml", "test:\n  override:\n    - echo hi\n"),
