@@ -948,3 +948,28 @@ fn a_lock_directory_that_cannot_be_made_is_refused() {
         .unwrap();
     assert_eq!(text(&out).trim_end(), "status 1", "{}", text(&out));
 }
+
+/// `make help` keeps one command to one terminal line: a long one is cut with ` …` (its whole
+/// text is in the Makefile and `make -n`).
+#[test]
+fn help_cuts_a_long_command_to_one_line() {
+    let long = format!("echo {}", "word ".repeat(40).trim_end());
+    let makefile = makefile_of_text(
+        "circle.yml",
+        &format!("test:\n  override:\n    - {long}\n    - echo short\n"),
+    );
+    let scratch = Scratch::new("help-long", &makefile);
+    let out = scratch.make(&["help"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let help = text(&out);
+    let line = help
+        .lines()
+        .find(|l| l.contains("line 3"))
+        .unwrap_or_else(|| panic!("{help}"));
+    assert!(line.ends_with("word word …"), "{line}");
+    let title = &line[line.find("echo word").unwrap()..];
+    assert!(title.chars().count() <= 72, "{title}");
+    assert!(help.contains("      line 4      echo short\n"), "{help}");
+    let n = scratch.make(&["-n", "test"], &[]);
+    assert!(text(&n).contains(&long), "{}", text(&n));
+}

@@ -265,7 +265,7 @@ fn help(ir: &Ir, options: &super::EmitOptions, deployments: &[DeploymentView]) -
     // line is its phase's, where diagnostics point, not where it is written). Its text starts in
     // the targets' description column.
     let command = |c: &Command| {
-        let title = super::title_line(&c.code);
+        let title = shortened(super::title_line(&c.code));
         let (place, from) = match (&c.inferred_from, c.line) {
             (Some(f), _) => ("inferred".to_string(), format!("   # from {f}")),
             (None, 0) => ("-".to_string(), String::new()),
@@ -321,6 +321,30 @@ fn help(ir: &Ir, options: &super::EmitOptions, deployments: &[DeploymentView]) -
         "NO_COLOR=1 turns colour off.".into(),
     ]);
     out
+}
+
+/// The longest command title `make help` shows, in characters: one line of help stays one
+/// line of a terminal (`make -n TARGET` prints the whole text).
+const HELP_TITLE: usize = 72;
+
+/// `title` cut to [`HELP_TITLE`] characters, at a space when one is in its second half,
+/// ending in ` …` when cut.
+fn shortened(title: String) -> String {
+    match title.char_indices().nth(HELP_TITLE - 2) {
+        Some((end, _)) if title.chars().count() > HELP_TITLE => {
+            let head = &title[..end];
+            let half = head
+                .char_indices()
+                .nth(HELP_TITLE / 2)
+                .map_or(0, |(i, _)| i);
+            let head = match head.rfind(' ') {
+                Some(space) if space > half => &head[..space],
+                _ => head,
+            };
+            format!("{} …", head.trim_end())
+        }
+        _ => title,
+    }
 }
 
 fn phase_note(kind: PhaseKind) -> String {
