@@ -421,18 +421,18 @@ fn compile(args: &CompileArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
             ..EmitOptions::default()
         },
     };
-    match crate::compile(&source, &options) {
-        Ok(output) => {
-            let diags = deny(output.diagnostics.into_sorted(), &report.deny);
+    match crate::compile_text(&source, &options) {
+        Ok((text, diagnostics)) => {
+            let diags = deny(diagnostics.into_sorted(), &report.deny);
             print_diagnostics(&source, &diags, report);
             if diags.iter().any(Diagnostic::is_error) {
                 return 1;
             }
             if args.check {
-                return check_output(args.output.as_deref(), &output.text);
+                return check_output(args.output.as_deref(), &text);
             }
             let executable = args.format == Target::Bash;
-            match crate::output::write(args.output.as_deref(), &output.text, executable) {
+            match crate::output::write(args.output.as_deref(), &text, executable) {
                 Ok(()) => 0,
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -449,21 +449,24 @@ fn compile(args: &CompileArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
 }
 
 /// `--check`: compares the committed output with what would be written; writes nothing.
-fn check_output(path: Option<&Path>, expected: &str) -> i32 {
+fn check_output(path: Option<&Path>, expected: &crate::Text) -> i32 {
     let Some(path) = path.filter(|p| *p != Path::new("-")) else {
         eprintln!("error: `--check` compares with a file: give it with `-o PATH`");
         return 2;
     };
     let name = path.display();
     match std::fs::read(path) {
-        Ok(bytes) if bytes == expected.as_bytes() => {
+        Ok(bytes) if expected.is(&bytes) => {
             eprintln!("{name} is up to date");
             0
         }
         Ok(bytes) => {
             let old = String::from_utf8_lossy(&bytes);
             eprintln!("{name} is stale: yml2sh would write it differently now (run the same command without --check)");
-            eprint!("{}", short_diff(&name.to_string(), &old, expected));
+            eprint!(
+                "{}",
+                short_diff(&name.to_string(), &old, &expected.to_string())
+            );
             1
         }
         Err(e) => {

@@ -14,11 +14,13 @@ pub mod parse;
 pub mod render;
 pub mod shellcheck;
 pub mod source;
+pub mod text;
 
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Severity};
 pub use emit::{EmitOptions, Target};
 pub use ir::Ir;
 pub use source::{Source, Span};
+pub use text::Text;
 
 /// Everything that shapes one compilation.
 #[derive(Clone, Debug, Default)]
@@ -50,16 +52,25 @@ pub fn lower(source: &Source, options: &Options) -> Result<(Ir, Diagnostics), Di
 
 /// The whole pipeline. Never panics on any input; errors come back as diagnostics.
 pub fn compile(source: &Source, options: &Options) -> Result<Output, Diagnostics> {
+    compile_text(source, options).map(|(text, diagnostics)| Output {
+        text: text.to_string(),
+        diagnostics,
+    })
+}
+
+/// [`compile`], with the text as the [`Text`] the CLI writes: build.sh's runtime is referred
+/// to, not copied into one string.
+pub fn compile_text(
+    source: &Source,
+    options: &Options,
+) -> Result<(Text, Diagnostics), Diagnostics> {
     let (ir, mut diags) = lower(source, options)?;
     if matches!(options.target, Target::Bash | Target::Make) {
         diags.retain(|d| !d.code.only_github());
     }
     let text = emit::emit(&ir, options.target, &options.emit, &mut diags);
     match text {
-        Some(text) if !diags.has_errors() => Ok(Output {
-            text,
-            diagnostics: diags,
-        }),
+        Some(text) if !diags.has_errors() => Ok((text, diags)),
         _ => Err(diags),
     }
 }

@@ -18,6 +18,8 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::text::Text;
+
 /// Why the output could not be written, said the way the CLI prints it.
 #[derive(Debug)]
 pub struct OutputError {
@@ -39,15 +41,13 @@ pub fn is_stdout(path: Option<&Path>) -> bool {
 
 /// Writes `text` to `path` (standard output when `None` or `-`); `executable` makes a new file
 /// executable. A closed pipe on standard output (`yml2sh | head`) is not an error.
-pub fn write(path: Option<&Path>, text: &str, executable: bool) -> Result<(), OutputError> {
+pub fn write(path: Option<&Path>, text: &Text, executable: bool) -> Result<(), OutputError> {
     let path = path.filter(|_| !is_stdout(path));
     let written = match path {
         Some(path) => write_file(path, text, executable),
         None => {
             let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush())
+            text.write_to(&mut stdout).and_then(|()| stdout.flush())
         }
     };
     match written {
@@ -120,7 +120,7 @@ fn existing(path: &Path) -> std::io::Result<Existing> {
     Err(refuse("not a regular file"))
 }
 
-fn write_file(path: &Path, text: &str, executable: bool) -> std::io::Result<()> {
+fn write_file(path: &Path, text: &Text, executable: bool) -> std::io::Result<()> {
     let file_name = path
         .file_name()
         .ok_or_else(|| std::io::Error::other("the output path names no file"))?;
@@ -145,7 +145,7 @@ fn write_file(path: &Path, text: &str, executable: bool) -> std::io::Result<()> 
                 builder.permissions(std::fs::Permissions::from_mode(mode));
             }
             let mut tmp = builder.tempfile_in(&dir)?;
-            tmp.write_all(text.as_bytes())?;
+            text.write_to(&mut tmp)?;
             if let Existing::Regular(permissions) = &found {
                 let permissions = permissions.clone();
                 #[cfg(unix)]
@@ -170,7 +170,7 @@ fn write_file(path: &Path, text: &str, executable: bool) -> std::io::Result<()> 
 
 /// Writes into an existing FIFO or character device, without creating or truncating anything.
 /// Opening a FIFO waits for its reader, as a shell's `>` does.
-fn write_through(path: &Path, text: &str, looked_at: (u64, u64)) -> std::io::Result<()> {
+fn write_through(path: &Path, text: &Text, looked_at: (u64, u64)) -> std::io::Result<()> {
     let mut file: File = OpenOptions::new().write(true).open(path)?;
     #[cfg(unix)]
     {
@@ -183,6 +183,6 @@ fn write_through(path: &Path, text: &str, looked_at: (u64, u64)) -> std::io::Res
             ));
         }
     }
-    file.write_all(text.as_bytes())?;
+    text.write_to(&mut file)?;
     file.flush()
 }

@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::escape;
 use super::runtime::{build_data, builtin_calls, environment_file, phase_call, run_call, RUNTIME};
 use crate::ir::{Command, Ir, PhaseKind, Step};
+use crate::text::Text;
 
 pub(crate) const TEMPLATE: &str = include_str!("../../templates/build.sh.j2");
 pub(crate) const TEMPLATE_NAME: &str = "build.sh.j2";
@@ -108,7 +109,7 @@ fn deployment_summary(d: &crate::ir::Deployment) -> String {
     parts.join(" ")
 }
 
-pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<String, minijinja::Error> {
+pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<Text, minijinja::Error> {
     let environment = environment_file(ir);
     let view = View {
         rewritten: ir
@@ -142,13 +143,12 @@ pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<String, mini
         teardown: ir.teardown.iter().map(command_view).collect(),
         teardown_call: phase_call(PhaseKind::Teardown),
     };
-    // The runtime, then each command's text with its call and comments around it.
-    let capacity = RUNTIME.len()
-        + 4096
+    // Each command's text with its call and comments around it (the runtime is not copied).
+    let capacity = 4096
         + view.data.len()
         + view.environment.len()
         + ir.commands()
             .map(|c| c.code.as_str().len() + 256)
             .sum::<usize>();
-    super::render(TEMPLATE_NAME, view, capacity)
+    super::render(TEMPLATE_NAME, view, capacity, &[RUNTIME])
 }

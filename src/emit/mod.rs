@@ -13,6 +13,7 @@ use minijinja::{AutoEscape, Environment, Error, ErrorKind, Value};
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::Ir;
+use crate::text::Text;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Target {
@@ -54,12 +55,12 @@ pub fn emit(
     target: Target,
     options: &EmitOptions,
     diags: &mut Diagnostics,
-) -> Option<String> {
+) -> Option<Text> {
     let result = match target {
-        Target::Ir => Ok(ir.to_string()),
+        Target::Ir => Ok(Text::from(ir.to_string())),
         Target::Bash => bash::emit(ir, options),
-        Target::Github => github::emit(ir, options, diags),
-        Target::Make => make::emit(ir, options),
+        Target::Github => github::emit(ir, options, diags).map(Text::from),
+        Target::Make => make::emit(ir, options).map(Text::from),
     };
     match result {
         Ok(text) => Some(text),
@@ -109,9 +110,10 @@ pub(crate) fn environment() -> Environment<'static> {
     env.set_formatter(|out, state, value| {
         let _ = state;
         if let Some(text) = value.downcast_object_ref::<Verbatim>() {
-            // yml2sh's own text: only where the template says `|safe`, as for any raw text.
+            // yml2sh's own text: only where the template says `|safe`, as for any raw text, and
+            // as a NUL that `render` replaces with a reference to it.
             return match text.safe {
-                true => out.write_str(text.text).map_err(Error::from),
+                true => out.write_str(PLACEHOLDER).map_err(Error::from),
                 false => Err(Error::new(
                     ErrorKind::InvalidOperation,
                     "verbatim text printed without `|safe`",
@@ -191,10 +193,11 @@ pub(crate) fn environment() -> Environment<'static> {
     env
 }
 
-/// Text of yml2sh's own that a template prints as it is (the 60 KB runtime), with no copy on
-/// the way: the template says `{{ runtime|safe }}` as for any raw text, and the formatter writes
-/// the `&'static str` itself. As a string value it was copied three times (into the context, by
-/// `safe`, into a safe string): in a small compile, a fifth of the page faults.
+/// Text of yml2sh's own that a template prints as it is (the 60 KB runtime), never copied: the
+/// template says `{{ runtime|safe }}` as for any raw text, the formatter writes a placeholder,
+/// and [`render`] gives back a [`Text`] that refers to the `&'static str` there. As a string
+/// value it was copied three times (into the context, by `safe`, into a safe string) and once
+/// more into the output: in a small compile, about a quarter of the page faults.
 #[derive(Debug)]
 pub(crate) struct Verbatim {
     text: &'static str,
@@ -210,17 +213,57 @@ impl Verbatim {
     }
 }
 
-/// Renders a template into a buffer made `capacity` bytes large at once: an output that
-/// doubles its way to 70 KB copies itself eight times and touches twice its size in fresh
-/// pages. A `capacity` too large costs nothing (pages never written are never touched).
+/// What the formatter prints for a [`Verbatim`] text. No rendered text holds a NUL otherwise:
+/// lowering refuses one anywhere in a config (bash cannot carry it), and templates have none.
+const PLACEHOLDER: &str = "\0";
+
+/// Renders a template into a buffer made `capacity` bytes large at once (an output that doubles
+/// its way up copies itself at each step and touches twice its size in fresh pages; pages of a
+/// `capacity` too large are never touched). `verbatim` are the [`Verbatim`] texts of the view
+/// in the order the template prints them, each exactly once.
 pub(crate) fn render(
     name: &str,
     view: impl serde::Serialize,
     capacity: usize,
-) -> Result<String, Error> {
+    verbatim: &[&'static str],
+) -> Result<Text, Error> {
+    render_with(&template(name)?, view, capacity, verbatim)
+}
+
+fn render_with(
+    template: &minijinja::Template<'_, '_>,
+    view: impl serde::Serialize,
+    capacity: usize,
+    verbatim: &[&'static str],
+) -> Result<Text, Error> {
+    let name = template.name();
     let mut out = Vec::with_capacity(capacity);
-    template(name)?.render_captured_to(view, &mut out)?;
-    String::from_utf8(out).map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))
+    template.render_captured_to(view, &mut out)?;
+    let mut rendered = String::from_utf8(out)
+        .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
+    let at: Vec<usize> = rendered
+        .match_indices(PLACEHOLDER)
+        .map(|(i, _)| i)
+        .collect();
+    if at.len() != verbatim.len() {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "{name} printed {} verbatim texts where its view has {}",
+                at.len(),
+                verbatim.len()
+            ),
+        ));
+    }
+    rendered.retain(|c| c != '\0');
+    // The k-th placeholder sat k bytes further on before the ones before it were removed.
+    let inserts = at
+        .iter()
+        .enumerate()
+        .map(|(k, i)| i - k)
+        .zip(verbatim.iter().copied())
+        .collect();
+    Ok(Text::new(rendered, inserts))
 }
 
 /// The embedded templates, by name.
@@ -266,12 +309,21 @@ mod tests {
     fn verbatim_text_is_printed_as_it_is_only_through_safe() {
         let view = minijinja::context! { runtime => Verbatim::value("a'b {{ c }}\n") };
         let mut env = environment();
-        env.add_template("t", "[{{ runtime|safe }}]").unwrap();
         env.add_template("bare", "[{{ runtime }}]").unwrap();
-        let t = env.get_template("t").unwrap();
-        assert_eq!(t.render(&view).unwrap(), "[a'b {{ c }}\n]");
+        env.add_template("t", "<{{ runtime|safe }}|{{ x|sh }}|{{ runtime|safe }}>")
+            .unwrap();
         // Like any raw text, it is printed only where the template says `|safe`.
         assert!(env.get_template("bare").unwrap().render(&view).is_err());
+        let t = env.get_template("t").unwrap();
+        let view = minijinja::context! { runtime => Verbatim::value("R\n"), x => "a b" };
+        let text = render_with(&t, &view, 0, &["R\n", "R\n"]).unwrap();
+        assert_eq!(text.to_string(), "<R\n|'a b'|R\n>");
+        assert_eq!(
+            text.parts().collect::<Vec<_>>(),
+            ["<", "R\n", "|'a b'|", "R\n", ">"]
+        );
+        // A placeholder count that is not the view's is an internal error, not a wrong file.
+        assert!(render_with(&t, &view, 0, &["R\n"]).is_err());
         // The embedded build.sh template, rendered through `render`, keeps the runtime whole.
         let ir = crate::lower(
             &crate::source::Source::new("circle.yml", "test:\n  override:\n    - echo hi\n"),
@@ -280,6 +332,9 @@ mod tests {
         .unwrap()
         .0;
         let text = bash::emit(&ir, &EmitOptions::default()).unwrap();
+        assert!(text.parts().any(|p| p == runtime::RUNTIME));
+        let text = text.to_string();
+        assert!(!text.contains('\0'));
         assert!(text.contains(runtime::RUNTIME));
         assert_eq!(text.matches(runtime::RUNTIME).count(), 1);
     }
