@@ -992,3 +992,26 @@ fn build_dir_is_the_normalised_one_from_lowering() {
         assert_eq!(str_of(lint, "working-directory"), "lib", "{dir}");
     }
 }
+
+/// A command that leaves the build directory at once (a machine command's `cd ~`, an absolute
+/// or `~` pwd) gets no `working-directory` naming the build directory.
+#[test]
+fn commands_that_leave_the_build_dir_at_once_name_no_working_directory() {
+    let wf = workflow(
+        "general:\n  build_dir: app\nmachine:\n  pre:\n    - gem install x\ntest:\n  override:\n    - make test\n    - ls:\n        pwd: /srv\n    - ls -a:\n        pwd: ~/cache\n    - ls -l:\n        pwd: $HOME/x\n",
+        1,
+    );
+    let s = steps(&wf, "build");
+    for (run, dir) in [
+        ("gem install x", ""),
+        ("make test", "app"),
+        ("ls", ""),
+        ("ls -a", ""),
+        ("ls -l", "app"),
+    ] {
+        let (_, step) = step_running(s, run);
+        assert_eq!(str_of(step, "working-directory"), dir, "{run}: {step:#?}");
+    }
+    let (_, gem) = step_running(s, "gem install x");
+    assert_eq!(str_of(gem, "run"), "cd ~ || exit\ngem install x\n");
+}

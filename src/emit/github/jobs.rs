@@ -767,9 +767,17 @@ impl<'a> Builder<'a> {
                     None => p.to_string(),
                 });
             }
-            Some(p) => lines.push(cd_line(p)),
+            Some(p) => {
+                // An absolute or `~` one leaves the build directory at once: no
+                // `working-directory` that says otherwise.
+                if p.starts_with('/') || p.starts_with('~') {
+                    working_directory = None;
+                }
+                lines.push(cd_line(p));
+            }
             None if c.phase.default_dir() == WorkDir::Home => {
                 // Machine commands start in the home folder (spec §6.3).
+                working_directory = None;
                 lines.push("cd ~ || exit".into());
             }
             None => {}
