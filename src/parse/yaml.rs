@@ -149,9 +149,10 @@ pub(crate) fn load(text: &str) -> Result<Option<Node>, YamlError> {
         aliased_nodes: 0,
         aliased_bytes: 0,
     };
-    composer
-        .stream()
-        .map(|root| root.map(|root| root.to_node()))
+    let root = composer.stream();
+    // Without the anchors' references, a node used once is moved into the tree, not copied.
+    drop(composer);
+    root.map(|root| root.map(Tmp::into_node))
 }
 
 /// YAML 1.2's c-printable: tab, line feed, carriage return, NEL and the printable rest of Unicode.
@@ -233,6 +234,29 @@ impl Tmp {
         Node {
             value,
             span: self.span,
+        }
+    }
+
+    /// [`Tmp::to_node`], moving what no alias shares instead of copying it (most nodes: the
+    /// scalars' text is not allocated a second time).
+    fn into_node(this: Rc<Tmp>) -> Node {
+        let tmp = match Rc::try_unwrap(this) {
+            Ok(tmp) => tmp,
+            Err(shared) => return shared.to_node(),
+        };
+        let value = match tmp.value {
+            TmpValue::Scalar(s) => Value::Scalar(s),
+            TmpValue::Seq(items) => Value::Seq(items.into_iter().map(Tmp::into_node).collect()),
+            TmpValue::Map(pairs) => Value::Map(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (Tmp::into_node(k), Tmp::into_node(v)))
+                    .collect(),
+            ),
+        };
+        Node {
+            value,
+            span: tmp.span,
         }
     }
 
