@@ -129,7 +129,17 @@ impl std::error::Error for YamlError {}
 /// Parses the whole stream. `Ok(None)` means there is nothing in it: no
 /// document, or only empty ones (a file holding just comments, or just `---`).
 pub(crate) fn load(text: &str) -> Result<Option<Node>, YamlError> {
-    if let Some((at, c)) = text.char_indices().find(|&(_, c)| !is_printable(c)) {
+    // ASCII first, a byte at a time (nearly every config is all printable ASCII); from the
+    // first other byte, which starts a character, character by character.
+    let ascii = text
+        .bytes()
+        .position(|b| !matches!(b, b'\t' | b'\n' | b'\r' | b' '..=b'~'))
+        .unwrap_or(text.len());
+    let odd = text[ascii..]
+        .char_indices()
+        .find(|&(_, c)| !is_printable(c))
+        .map(|(at, c)| (ascii + at, c));
+    if let Some((at, c)) = odd {
         // YAML allows only printable characters in a stream (escapes in double quotes may
         // still write others); a NUL or control character is refused, at its place.
         return Err(YamlError::new(
