@@ -13,6 +13,8 @@ use super::shell;
 
 /// Commands of Xcode's toolchain: a build that runs one needs macOS.
 const XCODE_TOOLS: &[&str] = &["xcodebuild", "xctool", "xcrun", "xcode-select", "xcpretty"];
+/// What every name of [`XCODE_TOOLS`] starts with.
+const XCODE_PREFIX: &str = "xc";
 
 pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
     let mut languages = vec![];
@@ -57,14 +59,17 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
             span,
         });
     }
+    // Every tool's name starts with `xc` (a unit test says so): a command without it runs none,
+    // and is not read into words.
     let xcode_command = ir.commands().any(|c| {
-        shell::simple_commands(c.code.as_str()).is_some_and(|cmds| {
-            cmds.iter().any(|s| {
-                let name = s.words.first().map_or("", |w| w.raw);
-                let name = name.rsplit('/').next().unwrap_or(name);
-                XCODE_TOOLS.contains(&name)
+        c.code.as_str().contains(XCODE_PREFIX)
+            && shell::simple_commands(c.code.as_str()).is_some_and(|cmds| {
+                cmds.iter().any(|s| {
+                    let name = s.words.first().map_or("", |w| w.raw);
+                    let name = name.rsplit('/').next().unwrap_or(name);
+                    XCODE_TOOLS.contains(&name)
+                })
             })
-        })
     });
     ir.macos = xcode_command || languages.iter().any(|l| l.name == "xcode");
     ir.git_push_commands = ir
@@ -193,6 +198,11 @@ fn install(name: &str, version: &str) -> Result<(String, Option<String>), String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_xcode_tool_starts_with_the_prefix_looked_for() {
+        assert!(XCODE_TOOLS.iter().all(|t| t.starts_with(XCODE_PREFIX)));
+    }
 
     #[test]
     fn languages_map_or_refuse() {
