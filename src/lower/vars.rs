@@ -220,7 +220,12 @@ pub enum Kind {
 }
 
 pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
-    let defined = defined_names(ir);
+    // What each command assigns, read once: the names defined anywhere, and each command's own.
+    let assigned: Vec<Vec<String>> = ir
+        .commands()
+        .map(|c| assignments(c.code.as_str()))
+        .collect();
+    let defined = defined_names(ir, &assigned);
     let kind = |name: &str| classify(name, &defined);
 
     let mut commands = vec![];
@@ -261,7 +266,7 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
         env_refs.push(refs);
         latest.insert(e.name.as_str(), i);
     }
-    for c in ir.commands() {
+    for (c, assigned) in ir.commands().zip(assigned) {
         let mut direct = references(c.code.as_str());
         for e in &c.modifiers.environment {
             direct.extend(references(&e.value));
@@ -294,7 +299,7 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
         for e in &c.modifiers.environment {
             defines.push(e.name.clone());
         }
-        for n in assignments(c.code.as_str()) {
+        for n in assigned {
             defines.push(n);
         }
         let defines = defines.names;
@@ -414,11 +419,11 @@ fn list<'a>(names: impl Iterator<Item = &'a str>) -> String {
 
 /// Names the config defines: `machine.environment`, command environments, services' client
 /// variables, and variables its commands assign.
-fn defined_names(ir: &Ir) -> HashSet<String> {
+fn defined_names(ir: &Ir, assigned: &[Vec<String>]) -> HashSet<String> {
     let mut out: HashSet<String> = ir.environment.iter().map(|e| e.name.clone()).collect();
-    for c in ir.commands() {
+    for (c, names) in ir.commands().zip(assigned) {
         out.extend(c.modifiers.environment.iter().map(|e| e.name.clone()));
-        out.extend(assignments(c.code.as_str()));
+        out.extend(names.iter().cloned());
     }
     for s in &ir.services {
         if let Some(c) = &s.container {
