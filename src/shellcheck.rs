@@ -41,22 +41,34 @@ pub fn run(source: &Source, ir: &Ir, diags: &mut Diagnostics) {
     if commands.is_empty() {
         return;
     }
-    let Ok(dir) = tempfile::Builder::new()
+    // The scripts cannot be written (TMPDIR unwritable, a full disk): said, not a silent pass.
+    let unwritten = |e: std::io::Error, diags: &mut Diagnostics| {
+        diags.push(Diagnostic::note(
+            Code::Shellcheck,
+            None,
+            format!(
+                "shellcheck checked nothing: cannot write its scripts in a temporary directory (TMPDIR): {}",
+                e.kind()
+            ),
+        ));
+    };
+    let dir = match tempfile::Builder::new()
         .prefix("yml2sh-shellcheck-")
         .tempdir()
-    else {
-        return;
+    {
+        Ok(dir) => dir,
+        Err(e) => return unwritten(e, diags),
     };
-    if std::fs::write(dir.path().join(".shellcheckrc"), rc_text()).is_err() {
-        return;
+    if let Err(e) = std::fs::write(dir.path().join(".shellcheckrc"), rc_text()) {
+        return unwritten(e, diags);
     }
     let mut heads = vec![];
     for (i, c) in commands.iter().enumerate() {
         let head = prelude(&known, c);
         heads.push(head.matches('\n').count());
         let text = format!("{head}{}\n", c.code.as_str());
-        if std::fs::write(dir.path().join(file_name(i)), text).is_err() {
-            return;
+        if let Err(e) = std::fs::write(dir.path().join(file_name(i)), text) {
+            return unwritten(e, diags);
         }
     }
     // Each script's findings, in shellcheck's order.

@@ -816,3 +816,26 @@ fn check_reports_every_finding_each_back_end_gives() {
         }
     }
 }
+
+/// When shellcheck's scripts cannot be written, `check --shellcheck` says it checked nothing.
+#[test]
+fn shellcheck_without_a_temporary_directory_says_it_checked_nothing() {
+    let dir = scratch("shellcheck-no-tmp");
+    std::fs::write(
+        dir.join("circle.yml"),
+        "test:\n  override:\n    - echo $1\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_yml2sh"))
+        .args(["check", "--shellcheck", "circle.yml"])
+        .current_dir(&dir)
+        .env("TMPDIR", dir.join("missing"))
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(
+        text.contains("note[shellcheck]: shellcheck checked nothing: cannot write its scripts"),
+        "{text}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+}
