@@ -100,7 +100,7 @@ pub(crate) fn run(source: &Source, ir: &Ir, diags: &mut Diagnostics) {
 /// A cheap first look (most commands mention none of these), so the audit of thousands of
 /// configs does not tokenize every command.
 fn might_change_host(text: &str) -> bool {
-    const WORDS: &[&str] = &[
+    static WORDS: shell::Needles = shell::Needles::new(&[
         "sudo",
         "apt",
         "dpkg",
@@ -117,8 +117,8 @@ fn might_change_host(text: &str) -> bool {
         "/var/lib",
         "rc",
         "profile",
-    ];
-    WORDS.iter().any(|w| text.contains(w))
+    ]);
+    WORDS.found_in(text)
 }
 
 /// Re-bases a simple command read from one line onto the whole command text.

@@ -304,6 +304,45 @@ fn brace_end(b: &[u8], mut i: usize) -> Option<usize> {
     None
 }
 
+/// Words looked for in many texts, each at least two bytes long, with a table of their first
+/// two bytes: [`Needles::found_in`] is `words.iter().any(|w| text.contains(w))` in one pass over
+/// the text, comparing a word only where its first two bytes are (a search per word, a dozen
+/// words for every command, cost more than all the rest of the pass that asked).
+pub(crate) struct Needles {
+    words: &'static [&'static str],
+    /// Bit `256 * a + b` is set when a word starts with the bytes `a`, `b`.
+    pairs: [u64; 1024],
+}
+
+impl Needles {
+    pub(crate) const fn new(words: &'static [&'static str]) -> Needles {
+        let mut pairs = [0u64; 1024];
+        let mut i = 0;
+        while i < words.len() {
+            let w = words[i].as_bytes();
+            assert!(w.len() >= 2, "a needle of fewer than two bytes");
+            let bit = 256 * w[0] as usize + w[1] as usize;
+            pairs[bit / 64] |= 1 << (bit % 64);
+            i += 1;
+        }
+        Needles { words, pairs }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn words(&self) -> &'static [&'static str] {
+        self.words
+    }
+
+    pub(crate) fn found_in(&self, text: &str) -> bool {
+        let b = text.as_bytes();
+        b.windows(2).enumerate().any(|(i, pair)| {
+            let bit = 256 * usize::from(pair[0]) + usize::from(pair[1]);
+            self.pairs[bit / 64] >> (bit % 64) & 1 == 1
+                && self.words.iter().any(|w| b[i..].starts_with(w.as_bytes()))
+        })
+    }
+}
+
 /// If `raw` is exactly one command substitution, `$(…)` or `` `…` ``, possibly inside double
 /// quotes, its inner text and where that starts in `raw`.
 pub(crate) fn substitution(raw: &str) -> Option<(&str, usize)> {
@@ -408,6 +447,31 @@ mod tests {
         assert!(simple_commands("cat <<EOF\ndocker login -e x\nEOF").is_none());
         assert!(simple_commands("echo 'unclosed").is_none());
         assert!(simple_commands("echo \"$(unclosed\"").is_none());
+    }
+
+    #[test]
+    fn needles_are_contains_of_any() {
+        static WORDS: Needles = Needles::new(&["sudo", "rc", "/etc", "update-", "/var/lib"]);
+        let texts = [
+            "",
+            "r",
+            "rc",
+            "echo rc",
+            "sud",
+            "xsudo x",
+            "ls /et",
+            "ls /etc/x",
+            "apt-get update-",
+            "/var/li",
+            "cat /var/lib/x",
+            "é/etc",
+            "ssuuddoo",
+            "update",
+        ];
+        for text in texts {
+            let any = WORDS.words().iter().any(|w| text.contains(w));
+            assert_eq!(WORDS.found_in(text), any, "{text:?}");
+        }
     }
 
     #[test]
