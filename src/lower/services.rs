@@ -420,6 +420,26 @@ fn firsts(text: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Every program of [`DEFAULTS`] (a unit test keeps the two the same): a text holding none of
+/// them has no first word [`uses`] would find, and is not split into commands.
+static PROGRAMS: super::shell::Needles = super::shell::Needles::new(&[
+    "psql",
+    "createdb",
+    "dropdb",
+    "createuser",
+    "pg_restore",
+    "pg_dump",
+    "mysql",
+    "mysqladmin",
+    "mysqldump",
+    "mysqlimport",
+    "mongo",
+    "mongoimport",
+    "mongorestore",
+    "mongodump",
+    "redis-cli",
+]);
+
 /// Adds the default services the config uses and does not list (spec §8), each with a note.
 fn defaults(ir: &mut Ir, diags: &mut Diagnostics) {
     let mut found: Vec<(&'static str, String, Option<crate::source::Span>)> = vec![];
@@ -429,7 +449,11 @@ fn defaults(ir: &mut Ir, diags: &mut Diagnostics) {
         text,
         span,
         place,
-        firsts: firsts(text),
+        firsts: if PROGRAMS.found_in(text) {
+            firsts(text)
+        } else {
+            vec![]
+        },
     };
     let mut texts: Vec<Text<'_>> = ir
         .environment
@@ -570,6 +594,12 @@ pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn programs_are_those_of_the_defaults() {
+        let defaults: Vec<&str> = DEFAULTS.iter().flat_map(|d| d.1.iter().copied()).collect();
+        assert_eq!(PROGRAMS.words(), defaults);
+    }
 
     #[test]
     fn names_and_ports_are_unique() {
