@@ -420,25 +420,37 @@ fn firsts(text: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Every program of [`DEFAULTS`] (a unit test keeps the two the same): a text holding none of
-/// them has no first word [`uses`] would find, and is not split into commands.
-static PROGRAMS: super::shell::Needles = super::shell::Needles::new(&[
-    "psql",
-    "createdb",
-    "dropdb",
-    "createuser",
-    "pg_restore",
-    "pg_dump",
-    "mysql",
-    "mysqladmin",
-    "mysqldump",
-    "mysqlimport",
-    "mongo",
-    "mongoimport",
-    "mongorestore",
-    "mongodump",
-    "redis-cli",
-]);
+/// Every program of [`DEFAULTS`]: a text holding none of them has no first word [`uses`] would
+/// find, and is not split into commands.
+static PROGRAMS: super::shell::Needles = super::shell::Needles::new(&PROGRAM_LIST);
+const PROGRAM_LIST: [&str; program_count()] = programs();
+
+/// How many programs [`DEFAULTS`] lists.
+const fn program_count() -> usize {
+    let mut n = 0;
+    let mut d = 0;
+    while d < DEFAULTS.len() {
+        n += DEFAULTS[d].1.len();
+        d += 1;
+    }
+    n
+}
+
+/// The programs of [`DEFAULTS`], in order.
+const fn programs() -> [&'static str; program_count()] {
+    let mut out = [""; program_count()];
+    let (mut k, mut d) = (0, 0);
+    while d < DEFAULTS.len() {
+        let mut i = 0;
+        while i < DEFAULTS[d].1.len() {
+            out[k] = DEFAULTS[d].1[i];
+            k += 1;
+            i += 1;
+        }
+        d += 1;
+    }
+    out
+}
 
 /// Adds the default services the config uses and does not list (spec §8), each with a note.
 fn defaults(ir: &mut Ir, diags: &mut Diagnostics) {
