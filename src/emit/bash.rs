@@ -65,7 +65,7 @@ struct View {
     data: String,
     version: String,
     source: String,
-    /// The runtime, printed as it is ([`super::Verbatim`]).
+    /// Where the runtime goes, printed as it is ([`super::Verbatim`]).
     runtime: minijinja::Value,
     environment: String,
     env_tag: String,
@@ -119,7 +119,7 @@ pub(crate) fn emit(ir: &Ir, options: &super::EmitOptions) -> Result<Text, miniji
         data: build_data(ir, options.nodes)?,
         version: options.version.clone(),
         source: ir.source_name.clone(),
-        runtime: super::Verbatim::value(RUNTIME),
+        runtime: super::Verbatim::value(),
         env_tag: escape::heredoc_tag(&environment, "YML2SH_ENV"),
         environment,
         phases: ir

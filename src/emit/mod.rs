@@ -109,10 +109,10 @@ pub(crate) fn environment() -> Environment<'static> {
     env.set_auto_escape_callback(|_| AutoEscape::Custom("yml2sh"));
     env.set_formatter(|out, state, value| {
         let _ = state;
-        if let Some(text) = value.downcast_object_ref::<Verbatim>() {
+        if let Some(verbatim) = value.downcast_object_ref::<Verbatim>() {
             // yml2sh's own text: only where the template says `|safe`, as for any raw text, and
             // as a NUL that `render` replaces with a reference to it.
-            return match text.safe {
+            return match verbatim.safe {
                 true => out.write_str(PLACEHOLDER).map_err(Error::from),
                 false => Err(Error::new(
                     ErrorKind::InvalidOperation,
@@ -137,10 +137,7 @@ pub(crate) fn environment() -> Environment<'static> {
     // minijinja's `safe`, except that [`Verbatim`] text stays uncopied.
     env.add_filter("safe", |v: Value| {
         match v.downcast_object_ref::<Verbatim>() {
-            Some(text) => Value::from_object(Verbatim {
-                text: text.text,
-                safe: true,
-            }),
+            Some(_) => Value::from_object(Verbatim { safe: true }),
             None => safe(v.to_string()),
         }
     });
@@ -193,14 +190,14 @@ pub(crate) fn environment() -> Environment<'static> {
     env
 }
 
-/// Text of yml2sh's own that a template prints as it is (the 60 KB runtime), never copied: the
-/// template says `{{ runtime|safe }}` as for any raw text, the formatter writes a placeholder,
-/// and [`render`] gives back a [`Text`] that refers to the `&'static str` there. As a string
-/// value it was copied three times (into the context, by `safe`, into a safe string) and once
-/// more into the output: in a small compile, about a quarter of the page faults.
+/// Where a template prints text of yml2sh's own (the 60 KB runtime), never copied: the template
+/// says `{{ runtime|safe }}` as for any raw text, the formatter writes a placeholder, and
+/// [`render`], given the texts, gives back a [`Text`] that refers to each `&'static str` there.
+/// As a string value the runtime was copied three times (into the context, by `safe`, into a
+/// safe string) and once more into the output: in a small compile, about a quarter of the page
+/// faults.
 #[derive(Debug)]
 pub(crate) struct Verbatim {
-    text: &'static str,
     /// Passed through `|safe`: only then may the formatter print it.
     safe: bool,
 }
@@ -208,19 +205,19 @@ pub(crate) struct Verbatim {
 impl Object for Verbatim {}
 
 impl Verbatim {
-    pub(crate) fn value(text: &'static str) -> Value {
-        Value::from_object(Verbatim { text, safe: false })
+    pub(crate) fn value() -> Value {
+        Value::from_object(Verbatim { safe: false })
     }
 }
 
-/// What the formatter prints for a [`Verbatim`] text. No rendered text holds a NUL otherwise:
+/// What the formatter prints for a [`Verbatim`]. No rendered text holds a NUL otherwise:
 /// lowering refuses one anywhere in a config (bash cannot carry it), and templates have none.
 const PLACEHOLDER: &str = "\0";
 
 /// Renders a template into a buffer made `capacity` bytes large at once (an output that doubles
 /// its way up copies itself at each step and touches twice its size in fresh pages; pages of a
-/// `capacity` too large are never touched). `verbatim` are the [`Verbatim`] texts of the view
-/// in the order the template prints them, each exactly once.
+/// `capacity` too large are never touched). `verbatim` are the texts of the view's
+/// [`Verbatim`]s in the order the template prints them, each exactly once.
 pub(crate) fn render(
     name: &str,
     view: impl serde::Serialize,
@@ -307,7 +304,7 @@ mod tests {
 
     #[test]
     fn verbatim_text_is_printed_as_it_is_only_through_safe() {
-        let view = minijinja::context! { runtime => Verbatim::value("a'b {{ c }}\n") };
+        let view = minijinja::context! { runtime => Verbatim::value(), x => "a b" };
         let mut env = environment();
         env.add_template("bare", "[{{ runtime }}]").unwrap();
         env.add_template("t", "<{{ runtime|safe }}|{{ x|sh }}|{{ runtime|safe }}>")
@@ -315,7 +312,6 @@ mod tests {
         // Like any raw text, it is printed only where the template says `|safe`.
         assert!(env.get_template("bare").unwrap().render(&view).is_err());
         let t = env.get_template("t").unwrap();
-        let view = minijinja::context! { runtime => Verbatim::value("R\n"), x => "a b" };
         let text = render_with(&t, &view, 0, &["R\n", "R\n"]).unwrap();
         assert_eq!(text.to_string(), "<R\n|'a b'|R\n>");
         assert_eq!(
