@@ -1133,7 +1133,10 @@ y2s_on_exit() {
 
 y2s_interrupt() {
   [ "${Y2S_OWNER:-}" = "$BASHPID" ] || exit 143
-  trap - INT TERM
+  # A second Ctrl-C stops the clean-up at once; a second TERM is ignored: make sends its recipe
+  # line the TERM that the process group already got, and dying of it would lose the summary.
+  trap - INT
+  trap '' TERM
   # What a summary says, on one line: the build ends here, teardown and deployment not run.
   local failed=0 _
   if [ -n "${Y2S_STATE:-}" ] && [ -s "$Y2S_STATE/failed" ]; then
@@ -1585,7 +1588,8 @@ y2s_make_entry() {
 
 y2s_make_interrupt() {
   [ "${Y2S_OWNER:-}" = "$BASHPID" ] || exit 143
-  trap - INT TERM
+  trap - INT
+  trap '' TERM
   y2s_stop_current
   y2s_interrupt
 }

@@ -620,6 +620,51 @@ fn what_a_command_starts_with_ampersand_never_outlives_the_build() {
     }
 }
 
+/// SIGTERM to the build's process group reaches the recipe line twice: once from the signal,
+/// once more from make, which passes a TERM on to its children. The line must still say how
+/// the build ended (it died of the second TERM in its handler about once in seven runs).
+#[test]
+fn make_terminated_twice_still_says_how_the_build_ended() {
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    let yaml = "test:\n  override:\n    - echo done >> \"$TRACE\"; sleep 30\n";
+    let source = yml2sh::Source::new("term.yml", yaml.to_string());
+    let text = yml2sh::compile(&source, &common::options(Target::Make))
+        .unwrap()
+        .text;
+    let scratch = Scratch::new("term-twice", &text);
+    for round in 0..10 {
+        let _ = scratch.take_trace();
+        let mut cmd = scratch.command(Target::Make);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let child = cmd.spawn().unwrap();
+        let pid = child.id().to_string();
+        let started = (0..200).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            scratch.take_trace_peek().contains("done")
+        });
+        assert!(started, "round {round}: the build did not start");
+        // The recipe line's shell (make's child), signalled again right after the group.
+        let line =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{pid}")])
+            .status();
+        for child in line.split_whitespace() {
+            let _ = Command::new("kill").args(["-TERM", child]).status();
+        }
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("interrupted: 1 started, 0 failed, 0 skipped; exit status 130"),
+            "round {round}: {err}"
+        );
+    }
+}
+
 /// An unwritable TMPDIR (here a path under a regular file: the tests run as root, so
 /// permissions would not stop them) fails before any command runs, with a clear message, for
 /// build.sh and the Makefile; GNU make before 4 and bash before 4.4 are refused by name.
