@@ -234,7 +234,7 @@ fn run(cli: Cli) -> i32 {
     }
     match &cli.command {
         Some(Command::Check(args)) => check(args, &cli.infer, &cli.report),
-        Some(Command::Audit(args)) => audit(args, &cli.infer),
+        Some(Command::Audit(args)) => audit(args, &cli.infer, &cli.report),
         Some(Command::Completions { shell }) => {
             use clap::CommandFactory;
             let mut command = Cli::command();
@@ -342,7 +342,22 @@ fn check(args: &CheckArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
 
 /// The migration report on standard output; 1 when a path cannot be read or holds no config,
 /// 2 for `--project-dir` with more than one config.
-fn audit(args: &AuditArgs, infer: &InferArgs) -> i32 {
+fn audit(args: &AuditArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
+    // The report says every finding in its own format and exits 0: flags about how findings
+    // are printed or which fail the run would be accepted and do nothing.
+    let given = [
+        (
+            report.message_format != MessageFormat::Human,
+            "--message-format",
+        ),
+        (!report.deny.is_empty(), "--deny"),
+    ];
+    if let Some((_, flag)) = given.iter().find(|(set, _)| *set) {
+        eprintln!(
+            "error: `{flag}` is for `check` and compilations; `audit` reports every finding in its own report (--json or --csv for other formats)\n\nFor more information, try '--help'."
+        );
+        return 2;
+    }
     let options = crate::audit::AuditOptions {
         no_infer: infer.no_infer,
         project_dir: infer.project_dir.clone(),

@@ -306,6 +306,35 @@ fn every_config_has_the_findings_check_reports() {
 }
 
 #[test]
+fn report_flags_of_check_are_refused_rather_than_ignored() {
+    for flags in [
+        &["--deny", "warnings"][..],
+        &["-D", "secrets"],
+        &["--message-format", "json"],
+        &["--message-format", "sarif"],
+    ] {
+        let mut args = flags.to_vec();
+        args.push(FIXTURES);
+        let out = audit(&args);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}");
+        assert!(out.stdout.is_empty(), "{flags:?}: no report");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let flag = if flags[0] == "-D" { "--deny" } else { flags[0] };
+        assert!(
+            err.contains(&format!("`{flag}`")) && err.contains("check"),
+            "{err}"
+        );
+    }
+    // The defaults, said out loud, are the plain report.
+    assert_eq!(
+        audit(&["--message-format", "human", FIXTURES])
+            .status
+            .code(),
+        Some(0)
+    );
+}
+
+#[test]
 fn no_infer_and_project_dir_mean_what_they_mean_for_check() {
     let app = "tests/fixtures/audit/acme/nested/deeper/app/circle.yml";
     let audited = |args: &[&str]| -> serde_json::Value {
