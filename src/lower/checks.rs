@@ -2,6 +2,8 @@
 //! deployments that can never act, builds without tests).
 
 use foldhash::HashMap;
+use memchr::memmem::Finder;
+use std::sync::LazyLock;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::{Deployment, Ir, Pattern};
@@ -168,16 +170,18 @@ fn circleci_paths(ir: &Ir, diags: &mut Diagnostics) {
 }
 
 fn hard_coded_path(text: &str) -> Option<&str> {
-    if let Some(i) = text.find("/home/ubuntu") {
+    // Searchers built once per process: this runs on every command text of every config.
+    static HOME: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("/home/ubuntu"));
+    static REPO: LazyLock<Finder<'static>> =
+        LazyLock::new(|| Finder::new("CIRCLE_PROJECT_REPONAME"));
+    if let Some(i) = HOME.find(text.as_bytes()) {
         let end = text[i..]
             .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ':' | ';' | ')'))
             .map_or(text.len(), |e| i + e);
         return Some(&text[i..end]);
     }
     // Every spelling below names the repository variable: one search rules them all out.
-    if !text.contains("CIRCLE_PROJECT_REPONAME") {
-        return None;
-    }
+    REPO.find(text.as_bytes())?;
     [
         "$HOME/$CIRCLE_PROJECT_REPONAME",
         "${HOME}/${CIRCLE_PROJECT_REPONAME}",

@@ -56,8 +56,17 @@ struct Change {
 }
 
 pub(crate) fn run(ir: &mut Ir, diags: &mut Diagnostics) {
+    // The needles' searchers, built once per process (a `str::contains` sets one up per call).
+    static NEEDLES: std::sync::LazyLock<Vec<memchr::memmem::Finder<'static>>> =
+        std::sync::LazyLock::new(|| {
+            RULES
+                .iter()
+                .map(|r| memchr::memmem::Finder::new(r.needle))
+                .collect()
+        });
     for cmd in ir.commands_mut() {
-        if !RULES.iter().any(|r| cmd.code.as_str().contains(r.needle)) {
+        let code = cmd.code.as_str().as_bytes();
+        if !NEEDLES.iter().any(|n| n.find(code).is_some()) {
             continue;
         }
         let mut text = cmd.code.as_str().to_string();

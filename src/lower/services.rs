@@ -13,6 +13,8 @@
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::{Container, Ir};
+use memchr::memmem::Finder;
+use std::sync::LazyLock;
 
 /// A service name CircleCI 1.0 knew, and how a container mimics it.
 #[derive(Debug)]
@@ -374,11 +376,14 @@ impl Place<'_> {
 }
 
 /// What in `text` shows it uses `service`: a client word or a connection string.
-fn uses(text: &Text<'_>, words: &[&str], needles: &[&str]) -> Option<String> {
+fn uses(text: &Text<'_>, words: &[&str], needles: &[Finder<'static>]) -> Option<String> {
     // Every connection string holds a `:`; most texts hold none.
-    if text.text.contains(':') {
-        if let Some(n) = needles.iter().find(|n| text.text.contains(*n)) {
-            return Some(format!("`{n}`"));
+    if memchr::memchr(b':', text.text.as_bytes()).is_some() {
+        if let Some(n) = needles
+            .iter()
+            .find(|n| n.find(text.text.as_bytes()).is_some())
+        {
+            return Some(format!("`{}`", String::from_utf8_lossy(n.needle())));
         }
     }
     text.firsts
@@ -495,7 +500,15 @@ fn defaults(ir: &mut Ir, diags: &mut Diagnostics) {
         .map(|c| c.code.as_str())
         .filter(|t| t.contains(':'))
         .collect();
-    for (name, words, needles) in DEFAULTS {
+    // The connection strings' searchers, built once per process (`str::contains` sets one up
+    // per call, for every text and every needle).
+    static NEEDLES: LazyLock<Vec<Vec<Finder<'static>>>> = LazyLock::new(|| {
+        DEFAULTS
+            .iter()
+            .map(|(_, _, needles)| needles.iter().map(Finder::new).collect())
+            .collect()
+    });
+    for ((name, words, _), needles) in DEFAULTS.iter().zip(NEEDLES.iter()) {
         if ir.services.iter().any(|s| s.name == *name) {
             continue;
         }
