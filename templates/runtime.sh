@@ -298,10 +298,21 @@ y2s_show() {
   done <<<"$1"
 }
 
+# y2s_record_failure WHERE TITLE WHY: WHERE is the command's circle.yml line (0: none of its
+# own), or "inferred from FILE" for a command inference added.
 y2s_record_failure() {
-  printf '%s\t%s\t%s\t%s\n' "$Y2S_PHASE" "$1" "$2" "$3" >>"$Y2S_STATE/failed"
+  local at
+  case $1 in
+    0) at=$Y2S_SOURCE ;;
+    *[!0-9]*) at=$1 ;;
+    *) at=$Y2S_SOURCE:$1 ;;
+  esac
+  printf '%s\t%s\t%s\t%s\n' "$Y2S_PHASE" "$at" "$2" "$3" >>"$Y2S_STATE/failed"
   if [ "$Y2S_ON_FAILURE" = stop ] && [ ! -e "$Y2S_STATE/stopped" ]; then
-    printf '%s\n' "$Y2S_PHASE failed at line $1" >"$Y2S_STATE/stopped"
+    case $1 in
+      0 | *[!0-9]*) printf '%s\n' "$Y2S_PHASE failed, $at" >"$Y2S_STATE/stopped" ;;
+      *) printf '%s\n' "$Y2S_PHASE failed at line $1" >"$Y2S_STATE/stopped" ;;
+    esac
   fi
 }
 
@@ -663,6 +674,9 @@ y2s_run() {
     return 0
   fi
   [ -z "$inferred" ] || y2s_note "# inferred from $inferred"
+  # Where its failure is said to be: its line, or the project file inference read.
+  local at=$line
+  [ -z "$inferred" ] || at="inferred from $inferred"
   y2s_show "$cmd"
   Y2S_RAN=$((Y2S_RAN + 1))
   if [ "$Y2S_MODE" = dry-run ]; then
@@ -674,7 +688,7 @@ y2s_run() {
   y2s_clock start
   if [ $background = 1 ]; then
     y2s_background "$id" "$prelude" "$cmd" ||
-      y2s_record_failure "$line" "$title" "background: cannot write its output to \$CIRCLE_ARTIFACTS"
+      y2s_record_failure "$at" "$title" "background: cannot write its output to \$CIRCLE_ARTIFACTS"
     return 0
   fi
   y2s_foreground "$timeout" "$prelude" "$cmd"
@@ -682,7 +696,7 @@ y2s_run() {
   if [ "$Y2S_STATUS" = 0 ]; then
     y2s_note "    (${took}s)"
   else
-    y2s_command_failed "$line" "$title" "$timeout" "$took"
+    y2s_command_failed "$at" "$title" "$timeout" "$took"
   fi
 }
 
@@ -724,12 +738,12 @@ y2s_list_command() {
 }
 
 # A foreground command that failed (Y2S_STATUS, Y2S_TIMED_OUT): said and recorded.
-# y2s_command_failed LINE TITLE TIMEOUT SECONDS
+# y2s_command_failed WHERE TITLE TIMEOUT SECONDS (WHERE as y2s_record_failure's)
 y2s_command_failed() {
-  local line=$1 title=$2 timeout=$3 took=$4 why
+  local at=$1 title=$2 timeout=$3 took=$4 why
   if [ "$Y2S_TIMED_OUT" = 1 ]; then
     printf '%s    timed out: no output for %ss (%ss)%s\n' "$Y2S_R" "$timeout" "$took" "$Y2S_0"
-    y2s_record_failure "$line" "$title" "timed out after ${timeout}s without output"
+    y2s_record_failure "$at" "$title" "timed out after ${timeout}s without output"
     return 0
   fi
   why="exit $Y2S_STATUS"
@@ -737,7 +751,7 @@ y2s_command_failed() {
   [ "$Y2S_STATUS" != 127 ] || why+=": a command was not found on PATH"
   [ "$Y2S_STATUS" != 126 ] || why+=": a command is not executable"
   printf '%s    %s (%ss)%s\n' "$Y2S_R" "$why" "$took" "$Y2S_0"
-  y2s_record_failure "$line" "$title" "$why"
+  y2s_record_failure "$at" "$title" "$why"
 }
 
 # CircleCI's own steps, as far as a local build can take them: said when their phase runs.
@@ -1045,11 +1059,11 @@ y2s_copy_artifacts() {
 # The end of the log: each failure, then the outcome with its counts and time, the deployment's
 # result, and the exit status. Its status is the build's.
 y2s_summary() {
-  local phase line title why failed=0 status=0 now counts
+  local phase at title why failed=0 status=0 now counts
   y2s_header summary
   if [ -s "$Y2S_STATE/failed" ]; then
-    while IFS=$'\t' read -r phase line title why; do
-      printf '%sFAILED%s  %-12s %s:%s  %s (%s)\n' "$Y2S_R" "$Y2S_0" "$phase" "$Y2S_SOURCE" "$line" "$title" "$why"
+    while IFS=$'\t' read -r phase at title why; do
+      printf '%sFAILED%s  %-12s %s  %s (%s)\n' "$Y2S_R" "$Y2S_0" "$phase" "$at" "$title" "$why"
       failed=$((failed + 1))
       # A deployment that ran and failed.
       [ "$phase" != deployment ] || [ -z "$Y2S_DEPLOYING" ] || Y2S_DEPLOY_RESULT="'$Y2S_DEPLOYING' failed"

@@ -802,6 +802,31 @@ fn a_listed_cache_directory_is_listed_once_however_it_is_written_not_inferred_ag
 /// `make help` says an inferred command is inferred, and from which file, not the line of the
 /// phase it sits in (its diagnostics' location), as if it were written there.
 #[test]
+fn a_failed_inferred_command_is_placed_in_the_file_it_was_inferred_from() {
+    // node's circle.yml has no dependencies section: `npm install` is inference's alone.
+    for target in [Target::Bash, Target::Make] {
+        let r = run_target(target, "node", &[("YML2SH_FAIL_NPM", "7")]);
+        let text = r.text();
+        assert_eq!(
+            r.out.status.code(),
+            Some(if target == Target::Make { 2 } else { 1 }),
+            "{text}"
+        );
+        let failed: Vec<&str> = text.lines().filter(|l| l.starts_with("FAILED")).collect();
+        assert_eq!(
+            failed,
+            ["FAILED  dependencies inferred from package.json  npm install (exit 7)"],
+            "{target:?}: {text}"
+        );
+        assert!(
+            text.contains("==> test (skipped: dependencies failed, inferred from package.json)"),
+            "{target:?}: {text}"
+        );
+        assert!(!text.contains("circle.yml:0"), "{text}");
+    }
+}
+
+#[test]
 fn make_help_shows_inferred_commands_as_inferred() {
     let dir = common::tmp().join(format!("yml2sh-infer-help-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
