@@ -199,7 +199,11 @@ type Found = (PathBuf, Option<Arc<Listed>>);
 /// Calls `found` with each config under the paths, each directory's configs before those of
 /// the directories in it (duplicates included). Every path given is looked at before any is
 /// walked, so a missing one is reported before any work.
-fn each_config(paths: &[PathBuf], found: &mut dyn FnMut(Found)) -> Result<(), String> {
+fn each_config(
+    paths: &[PathBuf],
+    found: &mut dyn FnMut(Found),
+    unread: &mut Vec<String>,
+) -> Result<(), String> {
     let mut given = Vec::with_capacity(paths.len());
     for path in paths {
         let meta = std::fs::metadata(path)
@@ -212,7 +216,7 @@ fn each_config(paths: &[PathBuf], found: &mut dyn FnMut(Found)) -> Result<(), St
             // symbolic link to a directory, so a directory's real path is its parent's and
             // its name).
             let in_checkout = crate::lower::in_checkout(path);
-            walk(path, in_checkout, found)?;
+            walk(path, in_checkout, found, unread, true)?;
         } else {
             found((path.clone(), None));
         }
@@ -220,10 +224,27 @@ fn each_config(paths: &[PathBuf], found: &mut dyn FnMut(Found)) -> Result<(), St
     Ok(())
 }
 
-/// `above`: whether `dir` is in a git checkout counting the directories above it.
-fn walk(dir: &Path, above: bool, found: &mut dyn FnMut(Found)) -> Result<(), String> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
+/// `above`: whether `dir` is in a git checkout counting the directories above it. A directory
+/// below the one given (`top`) that cannot be read is said in `unread` and the walk goes on:
+/// one locked repository does not stop the audit of an organisation.
+fn walk(
+    dir: &Path,
+    above: bool,
+    found: &mut dyn FnMut(Found),
+    unread: &mut Vec<String>,
+    top: bool,
+) -> Result<(), String> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            let said = format!("cannot read `{}`: {e}", dir.display());
+            if top {
+                return Err(said);
+            }
+            unread.push(said);
+            return Ok(());
+        }
+    };
     let mut names = BTreeSet::new();
     let mut git = false;
     let mut configs = vec![];
@@ -264,7 +285,7 @@ fn walk(dir: &Path, above: bool, found: &mut dyn FnMut(Found)) -> Result<(), Str
         }
     }
     for d in dirs {
-        walk(&d, in_checkout, found)?;
+        walk(&d, in_checkout, found, unread, false)?;
     }
     Ok(())
 }
@@ -283,10 +304,11 @@ fn threads(work: usize) -> usize {
 /// `.git` and `node_modules` are not entered, nor are symbolic links to directories. The
 /// workers audit what the walk has found while it goes on, so the walk (one system call after
 /// another) is no serial step before the work.
-pub fn audit_paths(paths: &[PathBuf], options: &AuditOptions) -> Result<Vec<ConfigReport>, Error> {
+pub fn audit_paths(paths: &[PathBuf], options: &AuditOptions) -> Result<Audited, Error> {
+    let mut unread = vec![];
     if options.project_dir.is_some() {
         let mut found = vec![];
-        each_config(paths, &mut |(path, _)| found.push(path)).map_err(Error::Read)?;
+        each_config(paths, &mut |(path, _)| found.push(path), &mut unread).map_err(Error::Read)?;
         found.sort_unstable();
         found.dedup();
         if found.len() > 1 {
@@ -296,7 +318,8 @@ pub fn audit_paths(paths: &[PathBuf], options: &AuditOptions) -> Result<Vec<Conf
                 found.len()
             )));
         }
-        return Ok(found.iter().map(|p| audit_file(p, options)).collect());
+        let configs = found.iter().map(|p| audit_file(p, options)).collect();
+        return Ok(Audited { configs, unread });
     }
     let (send, receive) = std::sync::mpsc::channel::<Vec<Found>>();
     let receive = std::sync::Mutex::new(receive);
@@ -324,12 +347,16 @@ pub fn audit_paths(paths: &[PathBuf], options: &AuditOptions) -> Result<Vec<Conf
             })
             .collect();
         let mut batch = Vec::with_capacity(BATCH);
-        let walked = each_config(paths, &mut |path| {
-            batch.push(path);
-            if batch.len() == BATCH {
-                let _ = send.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
-            }
-        });
+        let walked = each_config(
+            paths,
+            &mut |path| {
+                batch.push(path);
+                if batch.len() == BATCH {
+                    let _ = send.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                }
+            },
+            &mut unread,
+        );
         if !batch.is_empty() {
             let _ = send.send(batch);
         }
@@ -344,7 +371,15 @@ pub fn audit_paths(paths: &[PathBuf], options: &AuditOptions) -> Result<Vec<Conf
     all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     // A config under two of the paths given is reported once.
     all.dedup_by(|a, b| a.0 == b.0);
-    Ok(all.into_iter().map(|(_, r)| r).collect())
+    let configs = all.into_iter().map(|(_, r)| r).collect();
+    Ok(Audited { configs, unread })
+}
+
+/// What [`audit_paths`] found: a report per config, sorted by path, and each directory below
+/// the paths given that could not be read (its configs are not among them), in walk order.
+pub struct Audited {
+    pub configs: Vec<ConfigReport>,
+    pub unread: Vec<String>,
 }
 
 fn repository(path: &Path) -> String {

@@ -362,18 +362,26 @@ fn audit(args: &AuditArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
         no_infer: infer.no_infer,
         project_dir: infer.project_dir.clone(),
     };
-    let configs = match crate::audit::audit_paths(&args.paths, &options) {
-        Ok(configs) => configs,
-        Err(crate::audit::Error::Usage(e)) => {
-            eprintln!("error: {e}\n\nFor more information, try '--help'.");
-            return 2;
-        }
-        Err(crate::audit::Error::Read(e)) => {
-            eprintln!("error: {e}");
-            return 1;
+    let crate::audit::Audited { configs, unread } =
+        match crate::audit::audit_paths(&args.paths, &options) {
+            Ok(audited) => audited,
+            Err(crate::audit::Error::Usage(e)) => {
+                eprintln!("error: {e}\n\nFor more information, try '--help'.");
+                return 2;
+            }
+            Err(crate::audit::Error::Read(e)) => {
+                eprintln!("error: {e}");
+                return 1;
+            }
+        };
+    // The report is written whatever could not be read; the exit status says it is partial.
+    let unread_said = || {
+        for e in &unread {
+            eprintln!("warning: {e}; no config below it is in the report");
         }
     };
     if configs.is_empty() {
+        unread_said();
         eprintln!("error: no circle.yml or circle.yaml found under the paths given");
         return 1;
     }
@@ -384,7 +392,12 @@ fn audit(args: &AuditArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
     } else {
         crate::audit::markdown(&configs)
     };
-    print_bytes(text.as_bytes())
+    let status = print_bytes(text.as_bytes());
+    unread_said();
+    match (status, unread.is_empty()) {
+        (0, false) => 1,
+        (status, _) => status,
+    }
 }
 
 /// Raises what `--deny` names to errors.

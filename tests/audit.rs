@@ -335,6 +335,57 @@ fn report_flags_of_check_are_refused_rather_than_ignored() {
 }
 
 #[test]
+fn a_directory_that_cannot_be_read_is_said_and_the_audit_goes_on() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("unreadable");
+    write(
+        &dir.join("open/circle.yml"),
+        "test:\n  override:\n    - echo ok\n",
+    );
+    write(
+        &dir.join("locked/inner/circle.yml"),
+        "test:\n  override:\n    - echo hidden\n",
+    );
+    let locked = dir.join("locked");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    // Root reads any directory: the audit then runs as nobody, where setpriv can make it.
+    let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    let mut cmd = if root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_yml2sh"));
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_yml2sh"))
+    };
+    let out = cmd.args(["audit", "--json"]).arg(&dir).output();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = match out {
+        Ok(out) if !(root && out.status.code() == Some(127)) => out,
+        _ => {
+            eprintln!("SKIPPED: no setpriv to audit as an unprivileged user");
+            return;
+        }
+    };
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "a partial audit: {err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the report");
+    let paths: Vec<&str> = v["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths.len(), 1, "{paths:?}");
+    assert!(paths[0].ends_with("open/circle.yml"), "{paths:?}");
+    let said = format!("warning: cannot read `{}`: ", locked.display());
+    assert!(
+        err.contains(&said) && err.contains("no config below it is in the report"),
+        "{err}"
+    );
+}
+
+#[test]
 fn no_infer_and_project_dir_mean_what_they_mean_for_check() {
     let app = "tests/fixtures/audit/acme/nested/deeper/app/circle.yml";
     let audited = |args: &[&str]| -> serde_json::Value {
