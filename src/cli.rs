@@ -213,28 +213,13 @@ pub fn main() -> i32 {
 }
 
 fn run(cli: Cli) -> i32 {
-    if let Some(command) = &cli.command {
-        let c = &cli.compile;
-        let given = [
-            (c.file.is_some(), "FILE"),
-            (c.format != Target::Bash, "--format"),
-            (c.output.is_some(), "--output"),
-            (c.verbatim, "--verbatim"),
-            (c.nodes != 1, "--nodes"),
-            (c.check, "--check"),
-            (c.allow_untested_deploy, "--allow-untested-deploy"),
-        ];
-        if let Some((_, flag)) = given.iter().find(|(set, _)| *set) {
-            eprintln!(
-                "error: `{flag}` compiles a file and cannot be used with the `{}` subcommand\n\nFor more information, try '--help'.",
-                command.name()
-            );
-            return 2;
-        }
+    if let Some(why) = cli.command.as_ref().and_then(|c| refused_flag(&cli, c)) {
+        eprintln!("error: {why}\n\nFor more information, try '--help'.");
+        return 2;
     }
     match &cli.command {
         Some(Command::Check(args)) => check(args, &cli.infer, &cli.report),
-        Some(Command::Audit(args)) => audit(args, &cli.infer, &cli.report),
+        Some(Command::Audit(args)) => audit(args, &cli.infer),
         Some(Command::Completions { shell }) => {
             use clap::CommandFactory;
             let mut command = Cli::command();
@@ -340,24 +325,44 @@ fn check(args: &CheckArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
     print_bytes(text.as_bytes()).max(i32::from(failed))
 }
 
+/// The first flag given that `command` would accept and ignore (clap takes the compile and
+/// report flags with any subcommand), said as a usage error says it.
+fn refused_flag(cli: &Cli, command: &Command) -> Option<String> {
+    let first = |given: &[(bool, &'static str)]| given.iter().find(|(set, _)| *set).map(|g| g.1);
+    let c = &cli.compile;
+    let compiles = first(&[
+        (c.file.is_some(), "FILE"),
+        (c.format != Target::Bash, "--format"),
+        (c.output.is_some(), "--output"),
+        (c.verbatim, "--verbatim"),
+        (c.nodes != 1, "--nodes"),
+        (c.check, "--check"),
+        (c.allow_untested_deploy, "--allow-untested-deploy"),
+    ]);
+    if let Some(flag) = compiles {
+        return Some(format!(
+            "`{flag}` compiles a file and cannot be used with the `{}` subcommand",
+            command.name()
+        ));
+    }
+    // The report says every finding in its own format and exits 0: flags about how findings
+    // are printed or which fail the run would do nothing there.
+    let r = &cli.report;
+    let reports = first(&[
+        (r.message_format != MessageFormat::Human, "--message-format"),
+        (!r.deny.is_empty(), "--deny"),
+    ]);
+    match (command, reports) {
+        (Command::Audit(_), Some(flag)) => Some(format!(
+            "`{flag}` is for `check` and compilations; `audit` reports every finding in its own report (--json or --csv for other formats)"
+        )),
+        _ => None,
+    }
+}
+
 /// The migration report on standard output; 1 when a path cannot be read or holds no config,
 /// 2 for `--project-dir` with more than one config.
-fn audit(args: &AuditArgs, infer: &InferArgs, report: &ReportArgs) -> i32 {
-    // The report says every finding in its own format and exits 0: flags about how findings
-    // are printed or which fail the run would be accepted and do nothing.
-    let given = [
-        (
-            report.message_format != MessageFormat::Human,
-            "--message-format",
-        ),
-        (!report.deny.is_empty(), "--deny"),
-    ];
-    if let Some((_, flag)) = given.iter().find(|(set, _)| *set) {
-        eprintln!(
-            "error: `{flag}` is for `check` and compilations; `audit` reports every finding in its own report (--json or --csv for other formats)\n\nFor more information, try '--help'."
-        );
-        return 2;
-    }
+fn audit(args: &AuditArgs, infer: &InferArgs) -> i32 {
     let options = crate::audit::AuditOptions {
         no_infer: infer.no_infer,
         project_dir: infer.project_dir.clone(),

@@ -301,18 +301,15 @@ y2s_show() {
 # y2s_record_failure WHERE TITLE WHY: WHERE is the command's circle.yml line (0: none of its
 # own), or "inferred from FILE" for a command inference added.
 y2s_record_failure() {
-  local at
+  local at stopped
   case $1 in
-    0) at=$Y2S_SOURCE ;;
-    *[!0-9]*) at=$1 ;;
-    *) at=$Y2S_SOURCE:$1 ;;
+    0) at=$Y2S_SOURCE stopped="failed, $Y2S_SOURCE" ;;
+    *[!0-9]*) at=$1 stopped="failed, $1" ;;
+    *) at=$Y2S_SOURCE:$1 stopped="failed at line $1" ;;
   esac
   printf '%s\t%s\t%s\t%s\n' "$Y2S_PHASE" "$at" "$2" "$3" >>"$Y2S_STATE/failed"
   if [ "$Y2S_ON_FAILURE" = stop ] && [ ! -e "$Y2S_STATE/stopped" ]; then
-    case $1 in
-      0 | *[!0-9]*) printf '%s\n' "$Y2S_PHASE failed, $at" >"$Y2S_STATE/stopped" ;;
-      *) printf '%s\n' "$Y2S_PHASE failed at line $1" >"$Y2S_STATE/stopped" ;;
-    esac
+    printf '%s\n' "$Y2S_PHASE $stopped" >"$Y2S_STATE/stopped"
   fi
 }
 
