@@ -44,6 +44,18 @@ pub fn sh_quote_always(s: &str) -> String {
     }
 }
 
+/// Words for a bash array or the arguments of a call: each quoted, one space between.
+pub fn sh_words(words: &[String]) -> String {
+    let mut out = String::new();
+    for (i, w) in words.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(&sh_quote(w));
+    }
+    out
+}
+
 /// A bash call from its words, each quoted; long calls wrap before each `--option` (but the
 /// short `--port N` pairs) so a reviewer reads one setting a line.
 pub fn sh_call(words: &[String], indent: &str) -> String {
@@ -399,6 +411,15 @@ mod tests {
             .output()
             .expect("bash runs");
         assert_eq!(String::from_utf8_lossy(&out.stdout), nasty);
+    }
+
+    #[test]
+    fn sh_words_table() {
+        let words = |w: &[&str]| sh_words(&w.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(words(&[]), "");
+        assert_eq!(words(&[""]), "''");
+        assert_eq!(words(&["", "deploy", "a b"]), "'' deploy 'a b'");
+        assert_eq!(words(&["it's", "2"]), "$'it\\'s' 2");
     }
 
     #[test]

@@ -153,6 +153,9 @@ pub(crate) fn environment() -> Environment<'static> {
     env.add_filter("shcall", |words: Vec<String>| {
         safe(escape::sh_call(&words, "  "))
     });
+    env.add_filter("shwords", |words: Vec<String>| {
+        safe(escape::sh_words(&words))
+    });
     env.add_filter("shq", |s: &str| safe(escape::sh_quote_always(s)));
     env.add_filter("dq", |s: &str| safe(escape::sh_dquote_live(s)));
     env.add_filter("mk", |s: &str| safe(escape::make_recipe(s)));

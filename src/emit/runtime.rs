@@ -221,26 +221,24 @@ pub(crate) fn phase_call(kind: PhaseKind) -> Vec<String> {
 
 /// One deployment subsection's condition, as `y2s_deployment_matches` takes it.
 #[derive(Serialize)]
-struct ConditionView {
-    name: String,
-    owner: String,
-    branch: Vec<String>,
-    tag: Vec<String>,
-    /// The secrets its commands read (lower/vars.rs): warned about before it runs when unset.
-    secrets: Vec<String>,
-}
-
-#[derive(Serialize)]
 struct DataView {
     source: String,
     build_dir: String,
     branches_only: Vec<String>,
     branches_ignore: Vec<String>,
     artifacts: Vec<String>,
-    docker: bool,
-    containers: bool,
+    /// 1 or 0, as the runtime tests it.
+    docker: u8,
+    containers: u8,
     service_names: String,
-    deployments: Vec<ConditionView>,
+    /// Indexed from 1, as `y2s_pick_deployment` answers: the first word is empty.
+    deployment_names: Vec<String>,
+    /// The secrets each subsection's commands read (lower/vars.rs), space-separated, warned
+    /// about before it runs when unset; indexed from 1 as the names.
+    deployment_secrets: Vec<String>,
+    /// Per subsection, the words of its `y2s_deployment_matches` call: owner, the number of
+    /// branch patterns, the branch patterns, the tag patterns.
+    deployments: Vec<Vec<String>>,
     /// `--nodes`: the default of `CIRCLE_NODE_TOTAL` (CircleCI set it in its web UI).
     nodes: u32,
 }
@@ -248,6 +246,23 @@ struct DataView {
 /// The build's data block for the runtime (`Y2S_*` settings and `y2s_pick_deployment`),
 /// the same text in build.sh and, as `#|` lines, in the Makefile.
 pub(crate) fn build_data(ir: &Ir, nodes: u32) -> Result<String, minijinja::Error> {
+    let secrets = |d: &crate::ir::Deployment| {
+        let mut names: Vec<&str> = vec![];
+        for c in &d.commands {
+            for n in ir
+                .vars
+                .of(c.id)
+                .map(|v| v.secrets.as_slice())
+                .unwrap_or(&[])
+            {
+                if !names.contains(&n.as_str()) {
+                    names.push(n);
+                }
+            }
+        }
+        names.join(" ")
+    };
+    let first = std::iter::once(String::new());
     let view = DataView {
         nodes,
         source: ir.source_name.clone(),
@@ -255,38 +270,29 @@ pub(crate) fn build_data(ir: &Ir, nodes: u32) -> Result<String, minijinja::Error
         branches_only: ir.branches.only.iter().map(pattern_word).collect(),
         branches_ignore: ir.branches.ignore.iter().map(pattern_word).collect(),
         artifacts: ir.artifacts.clone(),
-        docker: ir.docker,
-        containers: ir.services.iter().any(|s| s.container.is_some()),
+        docker: u8::from(ir.docker),
+        containers: u8::from(ir.services.iter().any(|s| s.container.is_some())),
         service_names: ir
             .services
             .iter()
             .map(|s| s.name.as_str())
             .collect::<Vec<_>>()
             .join(", "),
+        deployment_names: first
+            .clone()
+            .chain(ir.deployments.iter().map(|d| d.name.clone()))
+            .collect(),
+        deployment_secrets: first.chain(ir.deployments.iter().map(secrets)).collect(),
         deployments: ir
             .deployments
             .iter()
-            .map(|d| ConditionView {
-                name: d.name.clone(),
-                owner: d.owner.clone().unwrap_or_default(),
-                branch: d.branch.iter().map(pattern_word).collect(),
-                tag: d.tag.iter().map(pattern_word).collect(),
-                secrets: {
-                    let mut names: Vec<String> = vec![];
-                    for c in &d.commands {
-                        for n in ir
-                            .vars
-                            .of(c.id)
-                            .map(|v| v.secrets.as_slice())
-                            .unwrap_or(&[])
-                        {
-                            if !names.contains(n) {
-                                names.push(n.clone());
-                            }
-                        }
-                    }
-                    names
-                },
+            .map(|d| {
+                let mut words = vec![
+                    d.owner.clone().unwrap_or_default(),
+                    d.branch.len().to_string(),
+                ];
+                words.extend(d.branch.iter().chain(&d.tag).map(pattern_word));
+                words
             })
             .collect(),
     };
