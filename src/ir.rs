@@ -158,6 +158,11 @@ pub struct Modifiers {
     pub timeout: u64,
     /// Working directory; relative values are relative to the build directory.
     pub pwd: Option<String>,
+    /// `pwd` is literal, relative and climbs out of the checkout (lower/paths.rs): every
+    /// back-end refuses to run the command there, as the runtime does for one that only
+    /// turns out so once its `$VAR`s are expanded.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pwd_outside: bool,
     pub environment: Vec<EnvVar>,
     /// Runs on every node (true) or on node 0 only (false).
     pub parallel: bool,
@@ -522,6 +527,9 @@ impl fmt::Display for Command {
         }
         if let Some(pwd) = &m.pwd {
             write!(f, " pwd={}", quote(pwd))?;
+            if m.pwd_outside {
+                write!(f, " (outside the checkout: refused)")?;
+            }
         }
         writeln!(f)?;
         for e in &m.environment {

@@ -1015,3 +1015,52 @@ fn commands_that_leave_the_build_dir_at_once_name_no_working_directory() {
     let (_, gem) = step_running(s, "gem install x");
     assert_eq!(str_of(gem, "run"), "cd ~ || exit\ngem install x\n");
 }
+
+/// A literal relative `pwd` that climbs out of the checkout is refused by the workflow as by
+/// build.sh (lowering decides it once, `-f ir` says it): the step fails with an annotation and
+/// its command does not run; one that stays inside runs.
+#[test]
+fn a_pwd_outside_the_checkout_is_refused_as_build_sh_refuses_it() {
+    let text = "general:\n  build_dir: app\ntest:\n  override:\n    - touch escaped:\n        pwd: ../../outside\n    - touch stayed:\n        pwd: ../app/./sub\n";
+    let (ir, _) = compile_with(
+        text,
+        &Options {
+            target: Target::Ir,
+            ..options(1)
+        },
+    );
+    assert!(
+        ir.contains("pwd=\"../../outside\" (outside the checkout: refused)")
+            && !ir.contains("sub\" (outside"),
+        "{ir}"
+    );
+    let wf = workflow(text, 1);
+    let s = steps(&wf, "build");
+    let root = tmpdir("pwd-outside");
+    let workspace = root.join("repo");
+    std::fs::create_dir_all(workspace.join("app/sub")).unwrap();
+    std::fs::create_dir_all(root.join("outside")).unwrap();
+    let run_step = |command: &str| {
+        let (_, step) = step_running(s, command);
+        let dir = workspace.join(str_of(step, "working-directory"));
+        Command::new("bash")
+            .arg("-c")
+            .arg(str_of(step, "run"))
+            .current_dir(dir)
+            .env("GITHUB_WORKSPACE", &workspace)
+            .output()
+            .unwrap()
+    };
+    let escaped = run_step("touch escaped");
+    let said = String::from_utf8_lossy(&escaped.stdout);
+    assert_eq!(escaped.status.code(), Some(1), "{said}");
+    assert!(
+        said.starts_with("::error::pwd ../../outside climbs out of the checkout (to "),
+        "{said}"
+    );
+    assert!(!root.join("outside/escaped").exists());
+    let stayed = run_step("touch stayed");
+    assert!(stayed.status.success(), "{stayed:?}");
+    assert!(workspace.join("app/sub/stayed").exists());
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -487,6 +487,7 @@ impl Builder<'_> {
                         .as_ref()
                         .map(|p| p.value.clone())
                         .filter(|p| !p.is_empty()),
+                    pwd_outside: false,
                     environment: env(&m.environment),
                     parallel,
                     files: texts(&m.files),
@@ -524,6 +525,7 @@ impl Builder<'_> {
                 modifiers: Modifiers {
                     timeout: DEFAULT_TIMEOUT,
                     pwd: None,
+                    pwd_outside: false,
                     environment: vec![],
                     // Split tests run on every node, as `files:` commands do.
                     parallel: !c.files.is_empty() || kind.parallel_default(),
@@ -561,6 +563,7 @@ impl Builder<'_> {
                 modifiers: Modifiers {
                     timeout: DEFAULT_TIMEOUT,
                     pwd: None,
+                    pwd_outside: false,
                     environment: vec![],
                     parallel: false,
                     files: vec![],

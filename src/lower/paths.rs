@@ -128,8 +128,9 @@ pub(crate) fn run(config: &Config, ir: &mut Ir, diags: &mut Diagnostics) {
 
     // A relative pwd starts in the build directory, `general.build_dir` below the checkout.
     let build_depth = ir.build_dir.as_deref().map_or(0, |b| b.split('/').count());
-    for c in ir.commands() {
-        let m = &c.modifiers;
+    let build = ir.build_dir.clone().unwrap_or_else(|| ".".into());
+    for c in ir.commands_mut() {
+        let m = &mut c.modifiers;
         if m.timeout > MAX_TIMEOUT {
             diags.push(
                 Diagnostic::error(
@@ -148,7 +149,7 @@ pub(crate) fn run(config: &Config, ir: &mut Ir, diags: &mut Diagnostics) {
             // A warning, not an error: on CircleCI 1.0 the checkout was ~/<repo>, and real configs
             // reach ~/x as `../x`. The command itself is refused at run time (y2s_prelude).
             if relative && climbs(dir) > build_depth {
-                let build = ir.build_dir.as_deref().unwrap_or(".");
+                m.pwd_outside = true;
                 let home = normalise(&format!("~/REPO/{build}/{dir}"))
                     .filter(|p| p.starts_with("~/") && !p.starts_with("~/REPO"));
                 diags.push(

@@ -774,6 +774,14 @@ impl<'a> Builder<'a> {
                     working_directory = None;
                 }
                 lines.push(cd_line(p));
+                if m.pwd_outside {
+                    // Refused as build.sh refuses it (lower/paths.rs warned): the step fails,
+                    // the command is not run outside the checkout.
+                    lines.push(format!(
+                        "case $PWD/ in \"$GITHUB_WORKSPACE\"/*) ;; *) echo \"::error::pwd {} climbs out of the checkout (to $PWD)\"; exit 1 ;; esac",
+                        escape::sh_dquote_live(p)
+                    ));
+                }
             }
             None if c.phase.default_dir() == WorkDir::Home => {
                 // Machine commands start in the home folder (spec §6.3).
