@@ -1142,8 +1142,10 @@ y2s_on_exit() {
   exit "$status"
 }
 
+# y2s_interrupt STATUS: 130 for INT (Ctrl-C), 143 for TERM, as a shell reports a command the
+# signal ended.
 y2s_interrupt() {
-  [ "${Y2S_OWNER:-}" = "$BASHPID" ] || exit 143
+  [ "${Y2S_OWNER:-}" = "$BASHPID" ] || exit "$1"
   # A second Ctrl-C stops the clean-up at once; a second TERM is ignored: make sends its recipe
   # line the TERM that the process group already got, and dying of it would lose the summary.
   trap - INT
@@ -1153,9 +1155,9 @@ y2s_interrupt() {
   if [ -n "${Y2S_STATE:-}" ] && [ -s "$Y2S_STATE/failed" ]; then
     while IFS= read -r _; do failed=$((failed + 1)); done <"$Y2S_STATE/failed"
   fi
-  printf '\n%sinterrupted%s: %s started, %s failed, %s skipped; exit status 130\n' \
-    "$Y2S_R" "$Y2S_0" "${Y2S_RAN:-0}" "$failed" "${Y2S_SKIPPED:-0}" >&2
-  exit 130
+  printf '\n%sinterrupted%s: %s started, %s failed, %s skipped; exit status %s\n' \
+    "$Y2S_R" "$Y2S_0" "${Y2S_RAN:-0}" "$failed" "${Y2S_SKIPPED:-0}" "$1" >&2
+  exit "$1"
 }
 
 y2s_main() {
@@ -1200,7 +1202,8 @@ y2s_main() {
   fi
   Y2S_OWNER=$BASHPID
   trap y2s_on_exit EXIT
-  trap y2s_interrupt INT TERM
+  trap 'y2s_interrupt 130' INT
+  trap 'y2s_interrupt 143' TERM
   [ "$Y2S_MODE" != run ] || y2s_start_warden
   y2s_start || return 0
   y2s_plan
@@ -1586,7 +1589,8 @@ y2s_make_entry() {
   Y2S_ENV_FILE=$Y2S_STATE/environment
   export Y2S_ENV_FILE
   Y2S_OWNER=$BASHPID
-  trap y2s_make_interrupt INT TERM
+  trap 'y2s_make_interrupt 130' INT
+  trap 'y2s_make_interrupt 143' TERM
   if [ -n "$text" ]; then
     "$fn" "$@" <"$Y2S_STATE/text/$text"
   else
@@ -1598,11 +1602,11 @@ y2s_make_entry() {
 }
 
 y2s_make_interrupt() {
-  [ "${Y2S_OWNER:-}" = "$BASHPID" ] || exit 143
+  [ "${Y2S_OWNER:-}" = "$BASHPID" ] || exit "$1"
   trap - INT
   trap '' TERM
   y2s_stop_current
-  y2s_interrupt
+  y2s_interrupt "$1"
 }
 
 # make's first line: a watcher, the build's warden (y2s_warden), which cleans up as build.sh's
