@@ -219,7 +219,7 @@ pub(crate) fn phase_call(kind: PhaseKind) -> Vec<String> {
         .to_vec()
 }
 
-/// One deployment subsection's condition, as `y2s_deployment_matches` takes it.
+/// What the data block says: each list is the words of an array or a call, as given.
 #[derive(Serialize)]
 struct DataView {
     source: String,
