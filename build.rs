@@ -8,8 +8,9 @@
 //!
 //! What this gives up is the randomised address of the binary's own code and data (shared
 //! libraries, the stack and the heap stay randomised), as Go links its programs on Linux by
-//! default. The library forbids `unsafe` and the binary's only unsafe code is its allocator
-//! (src/alloc.rs). The tests and every other target keep the defaults.
+//! default. The library forbids `unsafe`; the binary's only unsafe code is its allocator
+//! (src/alloc.rs) and two exported math symbols (src/math.rs). The tests and every other
+//! target keep the defaults.
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();

@@ -322,3 +322,29 @@ fn check_and_audit_report_write_errors_and_end_quietly_on_a_closed_pipe() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A single run is mostly process start-up, so the binary starts light (build.rs, src/math.rs):
+/// linked at a fixed address (nothing for the loader to relocate) and without libm (for two
+/// functions).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_binary_needs_no_relocation_and_no_libm() {
+    let out = Command::new("readelf")
+        .args(["-h", "-d", env!("CARGO_BIN_EXE_yml2sh")])
+        .output()
+        .expect("readelf (binutils) runs");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let kind = text.lines().find(|l| l.trim_start().starts_with("Type:"));
+    assert!(
+        kind.is_some_and(|l| l.contains("EXEC")),
+        "a position-dependent executable: {kind:?}"
+    );
+    let needed: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("(NEEDED)"))
+        .filter_map(|l| l.split('[').nth(1)?.split(']').next())
+        .collect();
+    assert!(needed.contains(&"libc.so.6"), "{text}");
+    assert!(!needed.iter().any(|n| n.starts_with("libm.")), "{needed:?}");
+}
