@@ -348,3 +348,28 @@ fn the_binary_needs_no_relocation_and_no_libm() {
     assert!(needed.contains(&"libc.so.6"), "{text}");
     assert!(!needed.iter().any(|n| n.starts_with("libm.")), "{needed:?}");
 }
+
+/// A directory named as the config is refused by name, in one line, whatever the format
+/// (`read_file` learns it from the first read, asking nothing first).
+#[test]
+fn a_directory_given_as_the_config_is_an_io_error_naming_it() {
+    let dir = tmpdir("dir-input");
+    let name = dir.to_str().unwrap();
+    for args in [&["-f", "bash", name][..], &["check", name]] {
+        let out = yml2sh(args, None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        // A compilation says it on stderr; `check` reports on stdout.
+        let said = String::from_utf8_lossy(if args[0] == "check" {
+            &out.stdout
+        } else {
+            &out.stderr
+        });
+        assert!(
+            said.contains(&format!(
+                "error[io]: cannot read `{name}`: it is a directory"
+            )),
+            "{args:?}: {said}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
