@@ -213,8 +213,8 @@ unsafe impl GlobalAlloc for Pool {
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         match class_of(layout.size(), layout.align()) {
-            Some(_) => {
-                let block = unsafe { self.alloc(layout) };
+            Some(class) => {
+                let block = lists(|l| unsafe { l.take(class) });
                 if !block.is_null() {
                     // SAFETY: the block has at least `layout.size()` bytes.
                     unsafe { block.write_bytes(0, layout.size()) };
