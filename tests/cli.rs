@@ -323,30 +323,40 @@ fn check_and_audit_report_write_errors_and_end_quietly_on_a_closed_pipe() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A single run is mostly process start-up, so the binary starts light (build.rs, src/math.rs):
-/// linked at a fixed address (nothing for the loader to relocate) and without libm (for two
-/// functions).
+/// A single run is mostly process start-up, so on Linux with glibc the binary is linked
+/// statically (build.rs): no dynamic loader, no shared library to find, map and bind. As a
+/// static PIE its addresses stay randomised. Where build.rs found no static C libraries it says
+/// so, and the binary is the platform's default.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[test]
-fn the_binary_needs_no_relocation_and_no_libm() {
+fn the_binary_is_a_static_pie_that_loads_no_library() {
     let out = Command::new("readelf")
-        .args(["-h", "-d", env!("CARGO_BIN_EXE_yml2sh")])
+        .args(["-h", "-l", "-d", env!("CARGO_BIN_EXE_yml2sh")])
         .output()
         .expect("readelf (binutils) runs");
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    let kind = text.lines().find(|l| l.trim_start().starts_with("Type:"));
-    assert!(
-        kind.is_some_and(|l| l.contains("EXEC")),
-        "a position-dependent executable: {kind:?}"
-    );
     let needed: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("(NEEDED)"))
         .filter_map(|l| l.split('[').nth(1)?.split(']').next())
         .collect();
-    assert!(needed.contains(&"libc.so.6"), "{text}");
-    assert!(!needed.iter().any(|n| n.starts_with("libm.")), "{needed:?}");
+    if env!("YML2SH_LINKED") == "dynamic" {
+        assert!(needed.contains(&"libc.so.6"), "{text}");
+        return;
+    }
+    assert_eq!(env!("YML2SH_LINKED"), "static");
+    assert!(needed.is_empty(), "loads {needed:?}");
+    assert!(
+        !text.contains("INTERP"),
+        "asks for a dynamic loader:\n{text}"
+    );
+    let kind = text.lines().find(|l| l.trim_start().starts_with("Type:"));
+    assert!(
+        kind.is_some_and(|l| l.contains("DYN")),
+        "position-independent, so its addresses are randomised: {kind:?}"
+    );
+    assert!(text.contains("PIE"), "{text}");
 }
 
 /// A directory named as the config is refused by name, in one line, whatever the format
