@@ -601,7 +601,14 @@ pub fn summary(configs: &[ConfigReport]) -> Summary<'_> {
                 *seen.entry(key(i)).or_default() += 1;
             }
             for (k, n) in seen {
-                add(map, k.to_string(), n);
+                // The key is made once per distinct name, not once per config.
+                match map.get_mut(k) {
+                    Some(c) => {
+                        c.configs += 1;
+                        c.occurrences += n;
+                    }
+                    None => add(map, k.to_string(), n),
+                }
             }
         };
         per(&c.languages, &mut s.languages, |l| {
@@ -624,58 +631,65 @@ pub fn summary(configs: &[ConfigReport]) -> Summary<'_> {
 }
 
 /// The whole audit as pretty JSON: `serde_json::to_string_pretty` of [`summary`], byte for
-/// byte, with the configs (nearly all of it) written on every core.
+/// byte ([`write_json`] into a string).
 pub fn json(configs: &[ConfigReport]) -> String {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail; serde_json writes UTF-8 only.
+    let _ = write_json(configs, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Configs serialised at once, on every core, before they are written: enough to keep the
+/// cores busy, few enough that the report is never whole in memory (20,000 configs make
+/// 20 MB of JSON).
+const JSON_BLOCK: usize = 1024;
+
+/// [`json`], written to `out` as it is made: the configs (nearly all of it) a block at a time,
+/// each block serialised on every core into buffers that are used again for the next.
+pub fn write_json(configs: &[ConfigReport], out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut s = summary(configs);
     s.configs = &[];
     let head = serde_json::to_string_pretty(&s).unwrap_or_default();
     // `configs` is the last field: its empty array closes the document.
     let (Some(head), false) = (head.strip_suffix("[]\n}"), configs.is_empty()) else {
-        return head + "\n";
+        return out.write_all((head + "\n").as_bytes());
     };
-    let chunk = configs.len().div_ceil(threads(configs.len()));
-    let parts: Vec<String> = std::thread::scope(|scope| {
-        let workers: Vec<_> = configs
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || configs_json(part)))
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or_default())
-            .collect()
-    });
-    let mut text =
-        String::with_capacity(head.len() + parts.iter().map(String::len).sum::<usize>() + 16);
-    text.push_str(head);
-    text.push_str("[\n");
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
-            text.push_str(",\n");
+    out.write_all(head.as_bytes())?;
+    out.write_all(b"[\n")?;
+    let cores = threads(configs.len());
+    let mut buffers: Vec<Vec<u8>> = vec![Vec::new(); cores];
+    for (b, block) in configs.chunks(JSON_BLOCK).enumerate() {
+        let part = block.len().div_ceil(cores);
+        std::thread::scope(|scope| {
+            for (i, (buffer, configs)) in buffers.iter_mut().zip(block.chunks(part)).enumerate() {
+                buffer.clear();
+                let first = b == 0 && i == 0;
+                scope.spawn(move || configs_json(configs, first, buffer));
+            }
+        });
+        for (buffer, _) in buffers.iter().zip(block.chunks(part)) {
+            out.write_all(buffer)?;
         }
-        text.push_str(part);
     }
-    text.push_str("\n  ]\n}\n");
-    text
+    out.write_all(b"\n  ]\n}\n")
 }
 
-/// Configs as the elements of the pretty `configs` array (two levels deep: four spaces), comma
-/// separated. A JSON string holds no raw line break, so each line is indented as a whole.
-fn configs_json(configs: &[ConfigReport]) -> String {
-    let mut out = String::new();
-    for (i, c) in configs.iter().enumerate() {
-        if i > 0 {
-            out.push_str(",\n");
-        }
-        let one = serde_json::to_string_pretty(c).unwrap_or_default();
-        for (j, line) in one.split('\n').enumerate() {
-            if j > 0 {
-                out.push('\n');
-            }
-            out.push_str("    ");
-            out.push_str(line);
-        }
+/// Configs as elements of the pretty `configs` array, each but the array's `first` after a
+/// comma, as `to_string_pretty` writes them two levels deep.
+fn configs_json(configs: &[ConfigReport], first: bool, out: &mut Vec<u8>) {
+    use serde_json::ser::{Formatter, PrettyFormatter};
+    // The formatter indents a line by its depth: two opened arrays put it where the configs'
+    // elements are (what it writes for them is not kept).
+    let mut deep = PrettyFormatter::new();
+    for _ in 0..2 {
+        let _ = deep.begin_array(&mut std::io::sink());
     }
-    out
+    for (i, c) in configs.iter().enumerate() {
+        out.extend_from_slice(if i == 0 && first { b"    " } else { b",\n    " });
+        let mut json = serde_json::Serializer::with_formatter(&mut *out, deep.clone());
+        // Writing to a Vec cannot fail, nor can serialising a report (string keys only).
+        let _ = serde::Serialize::serialize(c, &mut json);
+    }
 }
 
 /// One row per config; lists inside a cell are separated by `;`.
@@ -989,7 +1003,15 @@ mod tests {
             inferred_phases: vec![],
             cannot_express: vec![],
         };
-        for n in [0, 1, 2, 3, 17] {
+        // Blocks of JSON_BLOCK configs are written one after another: one, several and a
+        // last one short.
+        let blocks = [
+            JSON_BLOCK - 1,
+            JSON_BLOCK,
+            JSON_BLOCK + 1,
+            2 * JSON_BLOCK + 5,
+        ];
+        for n in [0, 1, 2, 3, 17].into_iter().chain(blocks) {
             let configs: Vec<ConfigReport> = (0..n)
                 .map(|i| report(&format!("{i}/circle.yml"), Status::ALL[i % 4]))
                 .collect();

@@ -248,6 +248,12 @@ fn print_bytes(bytes: &[u8]) -> i32 {
     let mut stdout = std::io::stdout().lock();
     let written = std::io::Write::write_all(&mut stdout, bytes)
         .and_then(|()| std::io::Write::flush(&mut stdout));
+    said_written(written)
+}
+
+/// The exit status of a write to standard output, said on stderr when it failed; a reader
+/// that stopped reading (`| head`) is no failure.
+fn said_written(written: std::io::Result<()>) -> i32 {
     match written {
         Ok(()) => 0,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
@@ -390,14 +396,17 @@ fn audit(args: &AuditArgs, infer: &InferArgs) -> i32 {
         eprintln!("error: no circle.yml or circle.yaml found under the paths given");
         return 1;
     }
-    let text = if args.json {
-        crate::audit::json(&configs)
+    let status = if args.json {
+        // Written as it is made: 20,000 configs make 20 MB.
+        let mut stdout = std::io::stdout().lock();
+        let written = crate::audit::write_json(&configs, &mut stdout)
+            .and_then(|()| std::io::Write::flush(&mut stdout));
+        said_written(written)
     } else if args.csv {
-        crate::audit::csv(&configs)
+        print_bytes(crate::audit::csv(&configs).as_bytes())
     } else {
-        crate::audit::markdown(&configs)
+        print_bytes(crate::audit::markdown(&configs).as_bytes())
     };
-    let status = print_bytes(text.as_bytes());
     unread_said();
     match (status, unread.is_empty()) {
         (0, false) => 1,
