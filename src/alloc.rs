@@ -281,12 +281,25 @@ mod hook {
             super::POOL
         };
         // Fails only if something allocated first: that allocation fixed the pool.
-        let _ = super::CHOICE.compare_exchange(
+        let set = super::CHOICE.compare_exchange(
             super::UNSET,
             chosen,
             Ordering::Relaxed,
             Ordering::Relaxed,
         );
+        if set.is_ok() && chosen == super::MIMALLOC {
+            // SAFETY: what mimalloc's own constructor calls, before any allocation, once.
+            unsafe { _mi_auto_process_init() };
+        }
+    }
+
+    unsafe extern "C" {
+        /// mimalloc's start-up, which its constructor runs (src/prim/prim.c) where it is built
+        /// with one; it is built without (.cargo/config.toml) so that only an audit pays for
+        /// it. Without it mimalloc never leaves its "preloading" state: it reads its options
+        /// from the environment again each time it asks for one (a thirtieth of an audit's
+        /// instructions), and no thread's heap is handed on when the thread ends.
+        fn _mi_auto_process_init();
     }
 
     #[used]
