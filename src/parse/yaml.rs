@@ -158,6 +158,8 @@ pub(crate) fn load(text: &str) -> Result<Option<Node>, YamlError> {
         anchors: HashMap::new(),
         aliased_nodes: 0,
         aliased_bytes: 0,
+        items: Vec::new(),
+        pairs: Vec::new(),
     };
     let root = composer.stream();
     // Without the anchors' references, a node used once is moved into the tree, not copied.
@@ -308,6 +310,11 @@ struct Composer<'a> {
     /// Nodes and scalar bytes that aliases added to this document.
     aliased_nodes: usize,
     aliased_bytes: usize,
+    /// The items and pairs of the collections being composed, innermost last: each
+    /// collection's are moved out into a vector of their exact size once it ends, so no
+    /// collection's vector grows (and is copied) item by item.
+    items: Vec<Rc<Tmp>>,
+    pairs: Vec<(Rc<Tmp>, Rc<Tmp>)>,
 }
 
 impl Composer<'_> {
@@ -458,7 +465,7 @@ impl Composer<'_> {
                 let span = self.skip_properties(span, properties(&anchor, &tag));
                 let flow = self.is_flow(span.start);
                 self.check_depth(depth, span)?;
-                let mut items = Vec::new();
+                let first = self.items.len();
                 let mut last = None;
                 let end = loop {
                     let event = self.next()?;
@@ -466,9 +473,10 @@ impl Composer<'_> {
                         break event;
                     }
                     let (item, item_end) = self.compose(event, depth + 1)?;
-                    items.push(item);
+                    self.items.push(item);
                     last = Some(item_end);
                 };
+                let items = self.items.split_off(first);
                 let span = self.collection_span(span, &end, flow, last);
                 (anchor, collection(TmpValue::Seq(items), span))
             }
@@ -476,7 +484,7 @@ impl Composer<'_> {
                 let span = self.skip_properties(span, properties(&anchor, &tag));
                 let flow = self.is_flow(span.start);
                 self.check_depth(depth, span)?;
-                let mut pairs = Vec::new();
+                let first = self.pairs.len();
                 let mut last = None;
                 let end = loop {
                     let event = self.next()?;
@@ -487,9 +495,10 @@ impl Composer<'_> {
                     let mut event = self.next()?;
                     self.place_empty_value(&mut event);
                     let (value, value_end) = self.compose(event, depth + 1)?;
-                    pairs.push((key, value));
+                    self.pairs.push((key, value));
                     last = Some(value_end);
                 };
+                let pairs = self.pairs.split_off(first);
                 let span = self.collection_span(span, &end, flow, last);
                 (anchor, collection(TmpValue::Map(merge(pairs)), span))
             }
@@ -641,18 +650,21 @@ fn too_deep(span: Span) -> YamlError {
 }
 
 fn collection(value: TmpValue, span: Span) -> Tmp {
-    let children: Vec<&Rc<Tmp>> = match &value {
-        TmpValue::Seq(items) => items.iter().collect(),
-        TmpValue::Map(pairs) => pairs.iter().flat_map(|(k, v)| [k, v]).collect(),
-        TmpValue::Scalar(_) => Vec::new(),
+    let (mut size, mut bytes, mut below) = (1usize, 0usize, 0usize);
+    let mut add = |n: &Tmp| {
+        size = size.saturating_add(n.size);
+        bytes = bytes.saturating_add(n.bytes);
+        below = below.max(n.height);
     };
-    let size = children
-        .iter()
-        .fold(1usize, |acc, n| acc.saturating_add(n.size));
-    let bytes = children
-        .iter()
-        .fold(0usize, |acc, n| acc.saturating_add(n.bytes));
-    let height = 1 + children.iter().map(|n| n.height).max().unwrap_or(0);
+    match &value {
+        TmpValue::Seq(items) => items.iter().for_each(|n| add(n)),
+        TmpValue::Map(pairs) => pairs.iter().for_each(|(k, v)| {
+            add(k);
+            add(v);
+        }),
+        TmpValue::Scalar(_) => {}
+    }
+    let height = 1 + below;
     Tmp {
         value,
         span,
