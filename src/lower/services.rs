@@ -514,7 +514,7 @@ fn defaults(ir: &mut Ir, diags: &mut Diagnostics) {
         }
         // The config runs its own (`docker run -p 5432:5432 postgres`): one is enough.
         let port = lookup(name).and_then(|k| k.ports.first().copied());
-        if let Some(port) = port {
+        if let Some(port) = port.filter(|_| !with_colon.is_empty()) {
             let published = format!("{port}:{port}");
             if with_colon.iter().any(|t| t.contains(&published)) {
                 continue;
