@@ -39,6 +39,19 @@ impl Chosen {
     }
 }
 
+/// The alignment of every block mimalloc's plain `mi_malloc` returns (a machine word), as its
+/// own `mi_realloc_aligned` takes it (src/alloc-aligned.c). For layouts aligned to no more,
+/// `mi_malloc` skips the aligned entry point's checks, which the `mimalloc` crate's allocator
+/// always goes through: nearly every allocation is of bytes or of word-aligned values.
+const MI_ALIGN: usize = std::mem::size_of::<usize>();
+
+unsafe extern "C" {
+    /// mimalloc's `malloc` and `calloc` of one block, from the library the `mimalloc` crate
+    /// links.
+    fn mi_malloc(size: usize) -> *mut std::ffi::c_void;
+    fn mi_zalloc(size: usize) -> *mut std::ffi::c_void;
+}
+
 // SAFETY: each call is passed to one of two sound allocators, and a process always passes
 // its calls to the same one (`CHOICE` is set at most once, before or at the first allocation),
 // so every pointer is freed or resized by the allocator that returned it.
@@ -46,6 +59,10 @@ unsafe impl GlobalAlloc for Chosen {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if Self::mimalloc() {
+            if layout.align() <= MI_ALIGN {
+                // SAFETY: every block mimalloc gives is aligned to MI_ALIGN.
+                return unsafe { mi_malloc(layout.size()) }.cast();
+            }
             MiMalloc.alloc(layout)
         } else {
             Pool.alloc(layout)
@@ -55,6 +72,10 @@ unsafe impl GlobalAlloc for Chosen {
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         if Self::mimalloc() {
+            if layout.align() <= MI_ALIGN {
+                // SAFETY: as in `alloc`.
+                return unsafe { mi_zalloc(layout.size()) }.cast();
+            }
             MiMalloc.alloc_zeroed(layout)
         } else {
             Pool.alloc_zeroed(layout)
@@ -323,6 +344,32 @@ mod tests {
         assert!(!audits(args(&["-f", "bash", "circle.yml"])));
         assert!(!audits(args(&["check", "audits/circle.yml"])));
         assert!(!audits(args(&[])));
+    }
+
+    #[test]
+    fn mimallocs_plain_blocks_are_word_aligned_whatever_their_size() {
+        let mut blocks = vec![];
+        for size in (1..=1024).chain([4095, 4096, 65_537, 1 << 20]) {
+            // SAFETY: blocks of mimalloc's, given back to it below.
+            let (p, z) = unsafe { (super::mi_malloc(size), super::mi_zalloc(size)) };
+            for b in [p, z] {
+                assert!(!b.is_null());
+                assert_eq!(b as usize % super::MI_ALIGN, 0, "{size} bytes");
+            }
+            // SAFETY: `z` holds `size` bytes.
+            let zeroed = unsafe { std::slice::from_raw_parts(z.cast::<u8>(), size) };
+            assert!(zeroed.iter().all(|&b| b == 0), "{size} bytes zeroed");
+            blocks.extend([p, z]);
+        }
+        for b in blocks {
+            // SAFETY: each came from mimalloc above, and is freed once.
+            unsafe { mimalloc_free(b) };
+        }
+    }
+
+    unsafe extern "C" {
+        #[link_name = "mi_free"]
+        fn mimalloc_free(p: *mut std::ffi::c_void);
     }
 
     #[test]
