@@ -385,7 +385,7 @@ pub struct Audited {
 fn repository(path: &Path) -> String {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     if name == "circle.yml" || name == "circle.yaml" {
-        match path.parent().map(|p| p.display().to_string()) {
+        match path.parent().map(crate::path_text) {
             Some(dir) if !dir.is_empty() => dir,
             _ => ".".to_string(),
         }
@@ -404,7 +404,7 @@ pub fn audit_file(path: &Path, options: &AuditOptions) -> ConfigReport {
 /// [`audit_file`], given the config's directory as the walk listed it.
 fn audit_listed(path: &Path, listed: Option<Arc<Listed>>, options: &AuditOptions) -> ConfigReport {
     let source = crate::read_file(path);
-    let mut report = ConfigReport::new(path.display().to_string(), repository(path));
+    let mut report = ConfigReport::new(crate::path_text(path), repository(path));
     let (source, diags, ir) = match source {
         Ok(source) => {
             let mut lower = crate::lower::LowerOptions {

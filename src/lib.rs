@@ -118,6 +118,15 @@ pub fn checkout_of(file: &std::path::Path) -> std::path::PathBuf {
     }
 }
 
+/// A path as text, as `Path::display` writes it (a name that is not UTF-8 gets U+FFFD): a
+/// UTF-8 path, nearly every one, is copied as it is rather than formatted.
+pub fn path_text(path: &std::path::Path) -> String {
+    match path.to_str() {
+        Some(text) => text.to_owned(),
+        None => path.display().to_string(),
+    }
+}
+
 /// The room [`read_file`] starts with, and the most std reads at first: more than nearly every
 /// config of the corpus holds.
 const FIRST_READ: usize = 8 * 1024;
@@ -127,7 +136,7 @@ const FIRST_READ: usize = 8 * 1024;
 /// error, and a directory or unreadable file with an `io` error naming it.
 pub fn read_file(path: &std::path::Path) -> Result<Source, Box<(Source, Diagnostic)>> {
     use std::io::Read;
-    let name = path.display().to_string();
+    let name = path_text(path);
     let mut bytes = Vec::new();
     let limit = parse::MAX_INPUT_BYTES as u64 + 1;
     // No `stat` first (a system call per config in `audit`): a directory says what it is on
@@ -187,6 +196,22 @@ pub fn source_from_bytes(name: &str, bytes: Vec<u8>) -> Result<Source, Box<(Sour
             )
             .with_help("save the file as UTF-8");
             Err(Box::new((src, d)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn path_text_is_what_display_writes() {
+        let utf8 = std::path::Path::new("org/répo/circle.yml");
+        assert_eq!(super::path_text(utf8), utf8.display().to_string());
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let raw = std::path::Path::new(std::ffi::OsStr::from_bytes(b"a\xffb/circle.yml"));
+            assert_eq!(super::path_text(raw), "a\u{fffd}b/circle.yml");
+            assert_eq!(super::path_text(raw), raw.display().to_string());
         }
     }
 }
