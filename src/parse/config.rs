@@ -4,6 +4,7 @@
 use foldhash::{HashMap, HashMapExt};
 
 use indexmap::IndexMap;
+use std::fmt;
 
 use super::yaml::{Node, Style, Value};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
@@ -141,7 +142,7 @@ pub(super) fn build(root: &Node, diags: &mut Diagnostics) -> Option<Config> {
         ));
         return None;
     }
-    let Some(top) = map_entries(root, "the top level", diags) else {
+    let Some(top) = map_entries(root, &"the top level", diags) else {
         diags.push(
             Diagnostic::error(
                 Code::ExpectedMap,
@@ -219,7 +220,7 @@ pub(super) fn build(root: &Node, diags: &mut Diagnostics) -> Option<Config> {
 /// `None` when the node is not a mapping (the caller reports it).
 fn map_entries<'a>(
     node: &'a Node,
-    what: &str,
+    what: &dyn fmt::Display,
     diags: &mut Diagnostics,
 ) -> Option<IndexMap<String, (&'a Node, &'a Node)>> {
     let Value::Map(pairs) = &node.value else {
@@ -272,7 +273,7 @@ fn map_entries<'a>(
     Some(out)
 }
 
-fn expected(code: Code, node: &Node, what: &str, context: &str) -> Diagnostic {
+fn expected(code: Code, node: &Node, what: &str, context: &dyn fmt::Display) -> Diagnostic {
     Diagnostic::error(
         code,
         node.span,
@@ -301,7 +302,7 @@ fn text(node: &Node) -> Option<Text> {
 }
 
 /// A scalar as a string; `null` is the empty string; lists and maps are an error.
-fn scalar(node: &Node, context: &str, diags: &mut Diagnostics) -> Option<Text> {
+fn scalar(node: &Node, context: &dyn fmt::Display, diags: &mut Diagnostics) -> Option<Text> {
     if node.is_null() {
         return Some(Located {
             value: String::new(),
@@ -318,7 +319,7 @@ fn scalar(node: &Node, context: &str, diags: &mut Diagnostics) -> Option<Text> {
 }
 
 /// A list of strings; a single string is accepted as a one-item list.
-fn strings(node: &Node, context: &str, diags: &mut Diagnostics) -> Vec<Text> {
+fn strings(node: &Node, context: &dyn fmt::Display, diags: &mut Diagnostics) -> Vec<Text> {
     match &node.value {
         _ if node.is_null() => vec![],
         Value::Scalar(_) => text(node).into_iter().collect(),
@@ -339,7 +340,11 @@ fn strings(node: &Node, context: &str, diags: &mut Diagnostics) -> Vec<Text> {
 }
 
 /// YAML 1.1 booleans, as CircleCI's parser read them.
-fn boolean(node: &Node, context: &str, diags: &mut Diagnostics) -> Option<Located<bool>> {
+fn boolean(
+    node: &Node,
+    context: &dyn fmt::Display,
+    diags: &mut Diagnostics,
+) -> Option<Located<bool>> {
     let value = match node.as_str().map(str::to_ascii_lowercase).as_deref() {
         Some("true" | "yes" | "on" | "y") => true,
         Some("false" | "no" | "off" | "n") => false,
@@ -362,8 +367,8 @@ fn machine(node: &Node, diags: &mut Diagnostics) -> Machine {
     if node.is_null() {
         return m;
     }
-    let Some(entries) = map_entries(node, "`machine`", diags) else {
-        diags.push(expected(Code::ExpectedMap, node, "a mapping", "`machine`"));
+    let Some(entries) = map_entries(node, &"`machine`", diags) else {
+        diags.push(expected(Code::ExpectedMap, node, "a mapping", &"`machine`"));
         return m;
     };
     let known = [
@@ -380,8 +385,8 @@ fn machine(node: &Node, diags: &mut Diagnostics) -> Machine {
     .concat();
     for (name, (key, value)) in &entries {
         match name.as_str() {
-            "pre" => m.pre = command_list(value, "machine.pre", diags),
-            "post" => m.post = command_list(value, "machine.post", diags),
+            "pre" => m.pre = command_list(value, &"machine.pre", diags),
+            "post" => m.post = command_list(value, &"machine.post", diags),
             "override" => diags.push(
                 Diagnostic::warning(
                     Code::UnsupportedOverride,
@@ -391,10 +396,10 @@ fn machine(node: &Node, diags: &mut Diagnostics) -> Machine {
                 .with_label("ignored")
                 .with_help("use `machine.pre` or `machine.post`"),
             ),
-            "environment" => m.environment = environment(value, "machine.environment", diags),
-            "timezone" => m.timezone = scalar(value, "`machine.timezone`", diags),
+            "environment" => m.environment = environment(value, &"machine.environment", diags),
+            "timezone" => m.timezone = scalar(value, &"`machine.timezone`", diags),
             "hosts" => m.hosts = hosts(value, diags),
-            "services" => m.services = strings(value, "`machine.services`", diags),
+            "services" => m.services = strings(value, &"`machine.services`", diags),
             lang if LANGUAGES.contains(&lang) => {
                 if let Some(v) = language_version(key, value, lang, diags) {
                     m.languages.push((
@@ -440,20 +445,20 @@ fn language_version(key: &Node, value: &Node, lang: &str, diags: &mut Diagnostic
         );
         return None;
     }
-    let entries = map_entries(value, &format!("`machine.{lang}`"), diags);
+    let entries = map_entries(value, &format_args!("`machine.{lang}`"), diags);
     let Some(entries) = entries else {
         diags.push(expected(
             Code::ExpectedMap,
             value,
             "a mapping with `version`",
-            &format!("`machine.{lang}`"),
+            &format_args!("`machine.{lang}`"),
         ));
         return None;
     };
     let mut version = None;
     for (name, (k, v)) in &entries {
         if name == "version" {
-            version = scalar(v, &format!("`machine.{lang}.version`"), diags);
+            version = scalar(v, &format_args!("`machine.{lang}.version`"), diags);
         } else {
             diags.push(unknown_key(
                 k,
@@ -481,18 +486,18 @@ fn hosts(node: &Node, diags: &mut Diagnostics) -> Vec<(Text, Text)> {
     if node.is_null() {
         return vec![];
     }
-    let Some(entries) = map_entries(node, "`machine.hosts`", diags) else {
+    let Some(entries) = map_entries(node, &"`machine.hosts`", diags) else {
         diags.push(expected(
             Code::ExpectedMap,
             node,
             "a mapping of hostname to address",
-            "`machine.hosts`",
+            &"`machine.hosts`",
         ));
         return vec![];
     };
     let mut out = vec![];
     for (name, (k, v)) in entries {
-        let Some(addr) = scalar(v, "a `machine.hosts` address", diags) else {
+        let Some(addr) = scalar(v, &"a `machine.hosts` address", diags) else {
             continue;
         };
         let good_name = !name.is_empty()
@@ -532,16 +537,17 @@ fn hosts(node: &Node, diags: &mut Diagnostics) -> Vec<(Text, Text)> {
 }
 
 /// `environment:` as a mapping, or (seen in real configs) a string of `K=V` words.
-fn environment(node: &Node, context: &str, diags: &mut Diagnostics) -> Vec<EnvEntry> {
+fn environment(node: &Node, context: &dyn fmt::Display, diags: &mut Diagnostics) -> Vec<EnvEntry> {
     if node.is_null() {
         return vec![];
     }
     let mut out = vec![];
     match &node.value {
         Value::Map(_) => {
-            let entries = map_entries(node, &format!("`{context}`"), diags).unwrap_or_default();
+            let entries =
+                map_entries(node, &format_args!("`{context}`"), diags).unwrap_or_default();
             for (name, (k, v)) in entries {
-                let Some(value) = scalar(v, &format!("`{context}.{name}`"), diags) else {
+                let Some(value) = scalar(v, &format_args!("`{context}.{name}`"), diags) else {
                     continue;
                 };
                 if check_env_name(&name, k.span, diags) {
@@ -583,7 +589,7 @@ fn environment(node: &Node, context: &str, diags: &mut Diagnostics) -> Vec<EnvEn
         Value::Seq(items) => {
             // `- NAME=value` items: the Docker/compose habit.
             for item in items {
-                let Some(t) = scalar(item, &format!("an item of `{context}`"), diags) else {
+                let Some(t) = scalar(item, &format_args!("an item of `{context}`"), diags) else {
                     continue;
                 };
                 let (name, value) = t.value.split_once('=').unwrap_or((&t.value, ""));
@@ -641,12 +647,12 @@ fn phase(
     if node.is_null() {
         return Some(p);
     }
-    let Some(entries) = map_entries(node, &format!("`{name}`"), diags) else {
+    let Some(entries) = map_entries(node, &format_args!("`{name}`"), diags) else {
         let mut d = expected(
             Code::ExpectedMap,
             node,
             "a mapping with `pre`, `override` or `post`",
-            &format!("`{name}`"),
+            &format_args!("`{name}`"),
         );
         if matches!(node.value, Value::Seq(_)) {
             d = d.with_help(format!(
@@ -677,7 +683,9 @@ fn phase(
                 p.override_ = command_list(value, &ctx, diags);
             }
             "post" => p.post = command_list(value, &ctx, diags),
-            "cache_directories" => p.cache_directories = strings(value, &format!("`{ctx}`"), diags),
+            "cache_directories" => {
+                p.cache_directories = strings(value, &format_args!("`{ctx}`"), diags)
+            }
             "bundler" | "minitest_globs" => {} // inputs of inference only (spec §3.3, §3.6)
             other => diags.push(unknown_key(key, other, name, allowed)),
         }
@@ -686,7 +694,11 @@ fn phase(
 }
 
 /// A list of commands (spec §2: a scalar where a list is expected is an error).
-fn command_list(node: &Node, context: &str, diags: &mut Diagnostics) -> Option<CommandList> {
+fn command_list(
+    node: &Node,
+    context: &dyn fmt::Display,
+    diags: &mut Diagnostics,
+) -> Option<CommandList> {
     let mut list = CommandList {
         span: node.span,
         commands: vec![],
@@ -722,7 +734,7 @@ fn command_list(node: &Node, context: &str, diags: &mut Diagnostics) -> Option<C
                     Code::ExpectedList,
                     node,
                     "a list of commands",
-                    &format!("`{context}`"),
+                    &format_args!("`{context}`"),
                 )
                 .with_help("each command is a list item starting with `- `"),
             );
@@ -731,7 +743,11 @@ fn command_list(node: &Node, context: &str, diags: &mut Diagnostics) -> Option<C
     }
 }
 
-fn command(item: &Node, context: &str, diags: &mut Diagnostics) -> Option<CommandNode> {
+fn command(
+    item: &Node,
+    context: &dyn fmt::Display,
+    diags: &mut Diagnostics,
+) -> Option<CommandNode> {
     match &item.value {
         _ if item.is_null() => {
             diags.push(
@@ -753,7 +769,7 @@ fn command(item: &Node, context: &str, diags: &mut Diagnostics) -> Option<Comman
                 Code::ExpectedString,
                 item,
                 "a command",
-                &format!("an item of `{context}`"),
+                &format_args!("an item of `{context}`"),
             ));
             None
         }
@@ -795,13 +811,17 @@ fn command(item: &Node, context: &str, diags: &mut Diagnostics) -> Option<Comman
     }
 }
 
-fn modifiers(node: &Node, context: &str, diags: &mut Diagnostics) -> Option<ModifierNodes> {
+fn modifiers(
+    node: &Node,
+    context: &dyn fmt::Display,
+    diags: &mut Diagnostics,
+) -> Option<ModifierNodes> {
     let mut m = ModifierNodes::default();
     if node.is_null() {
         // `- stack build :` — a command with an empty modifier map.
         return Some(m);
     }
-    let Some(entries) = map_entries(node, "the modifiers", diags) else {
+    let Some(entries) = map_entries(node, &"the modifiers", diags) else {
         diags.push(
             Diagnostic::error(
                 Code::ExpectedMap,
@@ -823,11 +843,11 @@ fn modifiers(node: &Node, context: &str, diags: &mut Diagnostics) -> Option<Modi
                 Some(t) => m.timeout = Some(t),
                 None => ok = false,
             },
-            "pwd" => m.pwd = scalar(value, "`pwd`", diags),
-            "environment" => m.environment = environment(value, "environment", diags),
-            "parallel" => m.parallel = boolean(value, "`parallel`", diags),
-            "files" => m.files = strings(value, "`files`", diags),
-            "background" => m.background = boolean(value, "`background`", diags),
+            "pwd" => m.pwd = scalar(value, &"`pwd`", diags),
+            "environment" => m.environment = environment(value, &"environment", diags),
+            "parallel" => m.parallel = boolean(value, &"`parallel`", diags),
+            "files" => m.files = strings(value, &"`files`", diags),
+            "background" => m.background = boolean(value, &"`background`", diags),
             other => {
                 let mut d = Diagnostic::warning(
                     Code::UnknownModifier,
@@ -886,9 +906,9 @@ fn deployment(node: &Node, diags: &mut Diagnostics) -> Vec<DeploymentSection> {
     if node.is_null() {
         return vec![];
     }
-    let Some(entries) = map_entries(node, "`deployment`", diags) else {
+    let Some(entries) = map_entries(node, &"`deployment`", diags) else {
         diags.push(
-            expected(Code::ExpectedMap, node, "a mapping of named subsections", "`deployment`")
+            expected(Code::ExpectedMap, node, "a mapping of named subsections", &"`deployment`")
                 .with_help("write `deployment:`, then a name such as `production:`, then `branch:` and `commands:` under it"),
         );
         return vec![];
@@ -910,31 +930,31 @@ fn deployment(node: &Node, diags: &mut Diagnostics) -> Vec<DeploymentSection> {
             codedeploy: None,
         };
         let ctx = format!("deployment.{}", d.name.value);
-        let Some(fields) = map_entries(value, &format!("`{ctx}`"), diags) else {
+        let Some(fields) = map_entries(value, &format_args!("`{ctx}`"), diags) else {
             diags.push(expected(
                 Code::ExpectedMap,
                 value,
                 "a mapping with `branch` and `commands`",
-                &format!("`{ctx}`"),
+                &format_args!("`{ctx}`"),
             ));
             continue;
         };
         for (field, (k, v)) in &fields {
             match field.as_str() {
-                "branch" => d.branch = strings(v, &format!("`{ctx}.branch`"), diags),
-                "tag" => d.tag = strings(v, &format!("`{ctx}.tag`"), diags),
-                "owner" => d.owner = scalar(v, &format!("`{ctx}.owner`"), diags),
-                "commands" => d.commands = command_list(v, &format!("{ctx}.commands"), diags),
+                "branch" => d.branch = strings(v, &format_args!("`{ctx}.branch`"), diags),
+                "tag" => d.tag = strings(v, &format_args!("`{ctx}.tag`"), diags),
+                "owner" => d.owner = scalar(v, &format_args!("`{ctx}.owner`"), diags),
+                "commands" => d.commands = command_list(v, &format_args!("{ctx}.commands"), diags),
                 "heroku" => {
-                    let app = map_entries(v, &format!("`{ctx}.heroku`"), diags)
+                    let app = map_entries(v, &format_args!("`{ctx}.heroku`"), diags)
                         .and_then(|e| e.get("appname").map(|(_, n)| *n))
-                        .and_then(|n| scalar(n, "`heroku.appname`", diags));
+                        .and_then(|n| scalar(n, &"`heroku.appname`", diags));
                     if app.is_none() {
                         diags.push(expected(
                             Code::ExpectedMap,
                             v,
                             "a mapping with `appname`",
-                            &format!("`{ctx}.heroku`"),
+                            &format_args!("`{ctx}.heroku`"),
                         ));
                     }
                     d.heroku_app = app;
@@ -953,8 +973,8 @@ fn general(node: &Node, diags: &mut Diagnostics) -> General {
     if node.is_null() {
         return g;
     }
-    let Some(entries) = map_entries(node, "`general`", diags) else {
-        diags.push(expected(Code::ExpectedMap, node, "a mapping", "`general`"));
+    let Some(entries) = map_entries(node, &"`general`", diags) else {
+        diags.push(expected(Code::ExpectedMap, node, "a mapping", &"`general`"));
         return g;
     };
     for (name, (key, value)) in &entries {
@@ -963,20 +983,20 @@ fn general(node: &Node, diags: &mut Diagnostics) -> General {
                 if value.is_null() {
                     continue;
                 }
-                let Some(b) = map_entries(value, "`general.branches`", diags) else {
+                let Some(b) = map_entries(value, &"`general.branches`", diags) else {
                     diags.push(expected(
                         Code::ExpectedMap,
                         value,
                         "a mapping with `only` or `ignore`",
-                        "`general.branches`",
+                        &"`general.branches`",
                     ));
                     continue;
                 };
                 for (k, (kn, v)) in &b {
                     match k.as_str() {
-                        "only" => g.branches_only = strings(v, "`general.branches.only`", diags),
+                        "only" => g.branches_only = strings(v, &"`general.branches.only`", diags),
                         "ignore" => {
-                            g.branches_ignore = strings(v, "`general.branches.ignore`", diags)
+                            g.branches_ignore = strings(v, &"`general.branches.ignore`", diags)
                         }
                         other => diags.push(unknown_key(
                             kn,
@@ -987,8 +1007,8 @@ fn general(node: &Node, diags: &mut Diagnostics) -> General {
                     }
                 }
             }
-            "build_dir" => g.build_dir = scalar(value, "`general.build_dir`", diags),
-            "artifacts" => g.artifacts = strings(value, "`general.artifacts`", diags),
+            "build_dir" => g.build_dir = scalar(value, &"`general.build_dir`", diags),
+            "artifacts" => g.artifacts = strings(value, &"`general.artifacts`", diags),
             other => diags.push(unknown_key(
                 key,
                 other,
@@ -1004,12 +1024,12 @@ fn notify(node: &Node, diags: &mut Diagnostics) -> Vec<Text> {
     if node.is_null() {
         return vec![];
     }
-    let Some(entries) = map_entries(node, "`notify`", diags) else {
+    let Some(entries) = map_entries(node, &"`notify`", diags) else {
         diags.push(expected(
             Code::ExpectedMap,
             node,
             "a mapping with `webhooks`",
-            "`notify`",
+            &"`notify`",
         ));
         return vec![];
     };
@@ -1025,18 +1045,18 @@ fn notify(node: &Node, diags: &mut Diagnostics) -> Vec<Text> {
                     Code::ExpectedList,
                     value,
                     "a list of `- url: …`",
-                    "`notify.webhooks`",
+                    &"`notify.webhooks`",
                 ));
             }
             continue;
         };
         for item in items {
-            let url = map_entries(item, "a webhook", diags)
+            let url = map_entries(item, &"a webhook", diags)
                 .and_then(|e| e.get("url").map(|(_, n)| *n))
-                .and_then(|n| scalar(n, "a webhook `url`", diags));
+                .and_then(|n| scalar(n, &"a webhook `url`", diags));
             match url {
                 Some(u) => out.push(u),
-                None => diags.push(expected(Code::ExpectedMap, item, "`url: …`", "a webhook")),
+                None => diags.push(expected(Code::ExpectedMap, item, "`url: …`", &"a webhook")),
             }
         }
     }
