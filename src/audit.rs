@@ -571,10 +571,20 @@ pub struct Summary<'a> {
 }
 
 pub fn summary(configs: &[ConfigReport]) -> Summary<'_> {
-    fn add<K: Ord>(map: &mut BTreeMap<K, Count>, key: K, n: usize) {
-        let c = map.entry(key).or_default();
-        c.configs += 1;
-        c.occurrences += n;
+    /// One more config with `n` occurrences of `key`; an owned key is made only for a key
+    /// not yet counted (a name is made once, not once per config).
+    fn add<K, Q>(map: &mut BTreeMap<K, Count>, key: &Q, n: usize)
+    where
+        K: Ord + std::borrow::Borrow<Q>,
+        Q: Ord + ToOwned<Owned = K> + ?Sized,
+    {
+        if !map.contains_key(key) {
+            map.insert(key.to_owned(), Count::default());
+        }
+        if let Some(c) = map.get_mut(key) {
+            c.configs += 1;
+            c.occurrences += n;
+        }
     }
     let mut s = Summary {
         schema_version: 1,
@@ -593,7 +603,7 @@ pub fn summary(configs: &[ConfigReport]) -> Summary<'_> {
     for c in configs {
         *s.statuses.entry(c.status.as_str()).or_default() += 1;
         for (code, n) in &c.codes {
-            add(&mut s.codes, *code, *n);
+            add(&mut s.codes, code, *n);
         }
         let per = |items: &[String], map: &mut BTreeMap<String, Count>, key: fn(&str) -> &str| {
             let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
@@ -601,14 +611,7 @@ pub fn summary(configs: &[ConfigReport]) -> Summary<'_> {
                 *seen.entry(key(i)).or_default() += 1;
             }
             for (k, n) in seen {
-                // The key is made once per distinct name, not once per config.
-                match map.get_mut(k) {
-                    Some(c) => {
-                        c.configs += 1;
-                        c.occurrences += n;
-                    }
-                    None => add(map, k.to_string(), n),
-                }
+                add(map, k, n);
             }
         };
         per(&c.languages, &mut s.languages, |l| {
@@ -617,14 +620,14 @@ pub fn summary(configs: &[ConfigReport]) -> Summary<'_> {
         per(&c.services, &mut s.services, |x| x);
         per(&c.inferred_phases, &mut s.inferred_phases, |x| x);
         for (k, n) in &c.deployments {
-            add(&mut s.deployments, *k, *n);
+            add(&mut s.deployments, k, *n);
         }
         for (k, n) in &c.modifiers {
-            add(&mut s.modifiers, *k, *n);
+            add(&mut s.modifiers, k, *n);
         }
         for k in &c.cannot_express {
             let n = c.codes.get(k).copied().unwrap_or(1);
-            add(&mut s.cannot_express, *k, n);
+            add(&mut s.cannot_express, k, n);
         }
     }
     s

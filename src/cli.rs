@@ -245,15 +245,13 @@ fn run(cli: Cli) -> i32 {
 /// Writes generated text or a report to standard output: 0, or 1 with a message when it cannot
 /// be written (a full disk); a closed pipe (`| head`) is not an error and says nothing.
 fn print_bytes(bytes: &[u8]) -> i32 {
-    let mut stdout = std::io::stdout().lock();
-    let written = std::io::Write::write_all(&mut stdout, bytes)
-        .and_then(|()| std::io::Write::flush(&mut stdout));
-    said_written(written)
+    print_with(|out| out.write_all(bytes))
 }
 
-/// The exit status of a write to standard output, said on stderr when it failed; a reader
-/// that stopped reading (`| head`) is no failure.
-fn said_written(written: std::io::Result<()>) -> i32 {
+/// [`print_bytes`] for output written as it is made, by `write`.
+fn print_with(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> i32 {
+    let mut stdout = std::io::stdout().lock();
+    let written = write(&mut stdout).and_then(|()| std::io::Write::flush(&mut stdout));
     match written {
         Ok(()) => 0,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
@@ -398,10 +396,7 @@ fn audit(args: &AuditArgs, infer: &InferArgs) -> i32 {
     }
     let status = if args.json {
         // Written as it is made: 20,000 configs make 20 MB.
-        let mut stdout = std::io::stdout().lock();
-        let written = crate::audit::write_json(&configs, &mut stdout)
-            .and_then(|()| std::io::Write::flush(&mut stdout));
-        said_written(written)
+        print_with(|out| crate::audit::write_json(&configs, out))
     } else if args.csv {
         print_bytes(crate::audit::csv(&configs).as_bytes())
     } else {
