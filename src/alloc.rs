@@ -41,15 +41,17 @@ impl Chosen {
 
 /// The alignment of every block mimalloc's plain `mi_malloc` returns (a machine word), as its
 /// own `mi_realloc_aligned` takes it (src/alloc-aligned.c). For layouts aligned to no more,
-/// `mi_malloc` skips the aligned entry point's checks, which the `mimalloc` crate's allocator
-/// always goes through: nearly every allocation is of bytes or of word-aligned values.
+/// `mi_malloc` and `mi_realloc` skip the aligned entry points' checks, which the `mimalloc`
+/// crate's allocator always goes through: nearly every allocation is of bytes or of word-aligned
+/// values.
 const MI_ALIGN: usize = std::mem::size_of::<usize>();
 
 unsafe extern "C" {
-    /// mimalloc's `malloc` and `calloc` of one block, from the library the `mimalloc` crate
-    /// links.
+    /// mimalloc's `malloc`, `calloc` and `realloc` of one block, from the library the
+    /// `mimalloc` crate links.
     fn mi_malloc(size: usize) -> *mut std::ffi::c_void;
     fn mi_zalloc(size: usize) -> *mut std::ffi::c_void;
+    fn mi_realloc(p: *mut std::ffi::c_void, size: usize) -> *mut std::ffi::c_void;
 }
 
 // SAFETY: each call is passed to one of two sound allocators, and a process always passes
@@ -94,6 +96,10 @@ unsafe impl GlobalAlloc for Chosen {
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if Self::mimalloc() {
+            if layout.align() <= MI_ALIGN {
+                // SAFETY: as in `alloc`; `ptr` is a block of mimalloc's.
+                return unsafe { mi_realloc(ptr.cast(), new_size) }.cast();
+            }
             MiMalloc.realloc(ptr, layout, new_size)
         } else {
             Pool.realloc(ptr, layout, new_size)
@@ -352,14 +358,29 @@ mod tests {
         for size in (1..=1024).chain([4095, 4096, 65_537, 1 << 20]) {
             // SAFETY: blocks of mimalloc's, given back to it below.
             let (p, z) = unsafe { (super::mi_malloc(size), super::mi_zalloc(size)) };
-            for b in [p, z] {
+            // A block grown or shrunk keeps its alignment and the bytes both sizes hold.
+            let r = unsafe { super::mi_malloc(size) };
+            assert!(!r.is_null());
+            // SAFETY: `r` holds `size` bytes.
+            unsafe { r.cast::<u8>().write_bytes(0xa5, size) };
+            let grown = unsafe { super::mi_realloc(r, size * 3) };
+            assert!(!grown.is_null());
+            assert_eq!(grown as usize % super::MI_ALIGN, 0, "{size} bytes grown");
+            // SAFETY: `grown` holds `size * 3` bytes, the first `size` kept.
+            let kept = unsafe { std::slice::from_raw_parts(grown.cast::<u8>(), size) };
+            assert!(
+                kept.iter().all(|&b| b == 0xa5),
+                "{size} bytes kept when grown"
+            );
+            let shrunk = unsafe { super::mi_realloc(grown, size.div_ceil(2)) };
+            for b in [p, z, shrunk] {
                 assert!(!b.is_null());
                 assert_eq!(b as usize % super::MI_ALIGN, 0, "{size} bytes");
             }
             // SAFETY: `z` holds `size` bytes.
             let zeroed = unsafe { std::slice::from_raw_parts(z.cast::<u8>(), size) };
             assert!(zeroed.iter().all(|&b| b == 0), "{size} bytes zeroed");
-            blocks.extend([p, z]);
+            blocks.extend([p, z, shrunk]);
         }
         for b in blocks {
             // SAFETY: each came from mimalloc above, and is freed once.
