@@ -202,7 +202,7 @@ type Found = (PathBuf, Option<Arc<Listed>>);
 fn each_config(
     paths: &[PathBuf],
     found: &mut dyn FnMut(Found),
-    unread: &mut Vec<String>,
+    seen: &mut Seen,
 ) -> Result<(), String> {
     let mut given = Vec::with_capacity(paths.len());
     for path in paths {
@@ -216,7 +216,7 @@ fn each_config(
             // symbolic link to a directory, so a directory's real path is its parent's and
             // its name).
             let in_checkout = crate::lower::in_checkout(path);
-            walk(path, in_checkout, found, unread, true)?;
+            walk(path, in_checkout, found, seen, true)?;
         } else {
             found((path.clone(), None));
         }
@@ -225,13 +225,13 @@ fn each_config(
 }
 
 /// `above`: whether `dir` is in a git checkout counting the directories above it. A directory
-/// below the one given (`top`) that cannot be read is said in `unread` and the walk goes on:
-/// one locked repository does not stop the audit of an organisation.
+/// below the one given (`top`) that cannot be read is said in `seen.unread` and the walk goes
+/// on: one locked repository does not stop the audit of an organisation.
 fn walk(
     dir: &Path,
     above: bool,
     found: &mut dyn FnMut(Found),
-    unread: &mut Vec<String>,
+    seen: &mut Seen,
     top: bool,
 ) -> Result<(), String> {
     let entries = match std::fs::read_dir(dir) {
@@ -241,7 +241,7 @@ fn walk(
             if top {
                 return Err(said);
             }
-            unread.push(said);
+            seen.unread.push(said);
             return Ok(());
         }
     };
@@ -271,6 +271,11 @@ fn walk(
             if kind.is_file() || kind.is_symlink() && path.is_file() {
                 configs.push(path);
             }
+        } else if Path::new(&name)
+            .extension()
+            .is_some_and(|e| e == "yml" || e == "yaml")
+        {
+            seen.other_yaml(dir.join(&name));
         }
     }
     let in_checkout = above || git;
@@ -285,9 +290,29 @@ fn walk(
         }
     }
     for d in dirs {
-        walk(&d, in_checkout, found, unread, false)?;
+        walk(&d, in_checkout, found, seen, false)?;
     }
     Ok(())
+}
+
+/// What the walk passed over: the directories it could not read, in walk order, and the YAML
+/// files that are not named as configs (which only an empty audit mentions: a folder of
+/// `owner__repo.yml` files is audited by giving the files).
+#[derive(Default)]
+struct Seen {
+    unread: Vec<String>,
+    other_yaml: usize,
+    /// The least of their paths, so that the one named does not depend on the walk's order.
+    example: Option<PathBuf>,
+}
+
+impl Seen {
+    fn other_yaml(&mut self, path: PathBuf) {
+        self.other_yaml += 1;
+        if self.example.as_ref().is_none_or(|e| path < *e) {
+            self.example = Some(path);
+        }
+    }
 }
 
 /// Configs handed to a worker at once: cheap to hand out, and no thread idles at the end.
@@ -305,10 +330,10 @@ fn threads(work: usize) -> usize {
 /// workers audit what the walk has found while it goes on, so the walk (one system call after
 /// another) is no serial step before the work.
 pub fn audit_paths(paths: &[PathBuf], options: &AuditOptions) -> Result<Audited, Error> {
-    let mut unread = vec![];
+    let mut seen = Seen::default();
     if options.project_dir.is_some() {
         let mut found = vec![];
-        each_config(paths, &mut |(path, _)| found.push(path), &mut unread).map_err(Error::Read)?;
+        each_config(paths, &mut |(path, _)| found.push(path), &mut seen).map_err(Error::Read)?;
         found.sort_unstable();
         found.dedup();
         if found.len() > 1 {
@@ -319,7 +344,7 @@ pub fn audit_paths(paths: &[PathBuf], options: &AuditOptions) -> Result<Audited,
             )));
         }
         let configs = found.iter().map(|p| audit_file(p, options)).collect();
-        return Ok(Audited { configs, unread });
+        return Ok(Audited::new(configs, seen));
     }
     let (send, receive) = std::sync::mpsc::channel::<Vec<Found>>();
     let receive = std::sync::Mutex::new(receive);
@@ -355,7 +380,7 @@ pub fn audit_paths(paths: &[PathBuf], options: &AuditOptions) -> Result<Audited,
                     let _ = send.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
                 }
             },
-            &mut unread,
+            &mut seen,
         );
         if !batch.is_empty() {
             let _ = send.send(batch);
@@ -372,7 +397,7 @@ pub fn audit_paths(paths: &[PathBuf], options: &AuditOptions) -> Result<Audited,
     // A config under two of the paths given is reported once.
     all.dedup_by(|a, b| a.0 == b.0);
     let configs = all.into_iter().map(|(_, r)| r).collect();
-    Ok(Audited { configs, unread })
+    Ok(Audited::new(configs, seen))
 }
 
 /// What [`audit_paths`] found: a report per config, sorted by path, and each directory below
@@ -380,6 +405,23 @@ pub fn audit_paths(paths: &[PathBuf], options: &AuditOptions) -> Result<Audited,
 pub struct Audited {
     pub configs: Vec<ConfigReport>,
     pub unread: Vec<String>,
+    /// When no config was found: how many other `.yml`/`.yaml` files the walk passed over, and
+    /// the first of them by path.
+    pub other_yaml: Option<(usize, PathBuf)>,
+}
+
+impl Audited {
+    fn new(configs: Vec<ConfigReport>, seen: Seen) -> Audited {
+        let other_yaml = match seen.example {
+            Some(example) if configs.is_empty() => Some((seen.other_yaml, example)),
+            _ => None,
+        };
+        Audited {
+            configs,
+            unread: seen.unread,
+            other_yaml,
+        }
+    }
 }
 
 fn repository(path: &Path) -> String {

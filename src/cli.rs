@@ -371,18 +371,21 @@ fn audit(args: &AuditArgs, infer: &InferArgs) -> i32 {
         no_infer: infer.no_infer,
         project_dir: infer.project_dir.clone(),
     };
-    let crate::audit::Audited { configs, unread } =
-        match crate::audit::audit_paths(&args.paths, &options) {
-            Ok(audited) => audited,
-            Err(crate::audit::Error::Usage(e)) => {
-                eprintln!("error: {e}\n\nFor more information, try '--help'.");
-                return 2;
-            }
-            Err(crate::audit::Error::Read(e)) => {
-                eprintln!("error: {e}");
-                return 1;
-            }
-        };
+    let crate::audit::Audited {
+        configs,
+        unread,
+        other_yaml,
+    } = match crate::audit::audit_paths(&args.paths, &options) {
+        Ok(audited) => audited,
+        Err(crate::audit::Error::Usage(e)) => {
+            eprintln!("error: {e}\n\nFor more information, try '--help'.");
+            return 2;
+        }
+        Err(crate::audit::Error::Read(e)) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
     // The report is written whatever could not be read; the exit status says it is partial.
     let unread_said = || {
         for e in &unread {
@@ -392,6 +395,9 @@ fn audit(args: &AuditArgs, infer: &InferArgs) -> i32 {
     if configs.is_empty() {
         unread_said();
         eprintln!("error: no circle.yml or circle.yaml found under the paths given");
+        if let Some((count, example)) = other_yaml {
+            eprintln!("{}", other_yaml_note(count, &example));
+        }
         return 1;
     }
     let status = if args.json {
@@ -614,6 +620,32 @@ fn read_source(path: &Path) -> Result<Source, Box<(Source, Diagnostic)>> {
     crate::source_from_bounded(name, bytes)
 }
 
+/// What an audit that found no config says of the YAML files it passed over: a directory is
+/// searched for `circle.yml` and `circle.yaml` only, so a folder of `owner__repo.yml` files is
+/// audited by naming them, and the note writes that command.
+fn other_yaml_note(count: usize, example: &std::path::Path) -> String {
+    use crate::emit::escape::sh_quote;
+    let shown = crate::path_text(example);
+    let names = "a directory is searched for configs named circle.yml or circle.yaml only";
+    if count == 1 {
+        return format!(
+            "note: `{shown}` is YAML, but {names}: give it by name (`yml2sh audit {}`)",
+            sh_quote(&shown)
+        );
+    }
+    let ext = example
+        .extension()
+        .map_or_else(String::new, |e| e.to_string_lossy().into_owned());
+    let glob = match example.parent().map(crate::path_text) {
+        Some(dir) if !dir.is_empty() => format!("{}/*.{ext}", sh_quote(&dir)),
+        _ => format!("*.{ext}"),
+    };
+    format!(
+        "note: {count} other YAML files are there, such as `{shown}`, but {names}: give them by \
+         name (`yml2sh audit {glob}`)"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -622,5 +654,21 @@ mod tests {
     fn cli_definition_is_valid() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_note_on_other_yaml_files_gives_a_command_that_names_them() {
+        use std::path::Path;
+        let one = other_yaml_note(1, Path::new("it's here/x.yml"));
+        assert!(
+            one.ends_with(r"give it by name (`yml2sh audit $'it\'s here/x.yml'`)"),
+            "{one}"
+        );
+        let many = other_yaml_note(3, Path::new("a.yaml"));
+        assert!(
+            many.starts_with("note: 3 other YAML files are there, such as `a.yaml`"),
+            "{many}"
+        );
+        assert!(many.ends_with("(`yml2sh audit *.yaml`)"), "{many}");
     }
 }

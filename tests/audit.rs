@@ -176,6 +176,43 @@ fn usage_errors_and_missing_paths() {
 }
 
 #[test]
+fn a_folder_of_configs_named_otherwise_is_told_how_to_audit_them() {
+    let dir = scratch("named-otherwise");
+    for name in ["b__two.yml", "a__one.yml"] {
+        write(
+            &dir.join("in it").join(name),
+            "test:\n  override:\n    - make test\n",
+        );
+    }
+    write(&dir.join("in it/notes.txt"), "not YAML");
+    let out = audit(&[dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "no report");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let first = dir.join("in it/a__one.yml");
+    assert!(
+        err.contains(&format!(
+            "2 other YAML files are there, such as `{}`",
+            first.display()
+        )),
+        "{err}"
+    );
+    // The command the note gives audits them (run by a shell, as a user would paste it).
+    let (_, command) = err.rsplit_once("(`").unwrap();
+    let command = command.trim_end().strip_suffix("`)").unwrap();
+    let command = command.replacen("yml2sh", &format!("'{}'", env!("CARGO_BIN_EXE_yml2sh")), 1);
+    let out = Command::new("bash")
+        .args(["-c", &command])
+        .output()
+        .unwrap();
+    let report = ok(&out);
+    assert!(
+        report.contains("2 CircleCI 1.0 configurations audited"),
+        "{report}"
+    );
+}
+
+#[test]
 fn the_whole_corpus_in_one_run_in_a_fixed_order() {
     let Some(dir) = common::corpus_dir() else {
         eprintln!("SKIPPED: no corpus (set YML2SH_CORPUS)");
