@@ -285,18 +285,50 @@ const TEMPLATES: [(&str, &str); 4] = [
 /// environment of the process: `yml2sh -f bash` never parses the workflow template, and builds
 /// the filters once for build.sh's two templates.
 pub(crate) fn template(name: &str) -> Result<minijinja::Template<'static, 'static>, Error> {
-    static ENV: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
-    ENV.get_or_init(|| {
-        let mut env = environment();
-        env.set_loader(|name| {
-            Ok(TEMPLATES
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, source)| (*source).to_string()))
-        });
-        env
-    })
-    .get_template(name)
+    static PROCESS: Templates = Templates::new();
+    PROCESS.get(name)
+}
+
+/// The environment of [`template`] and how many times each template was compiled in it (the
+/// loader runs once per template the environment has not compiled yet).
+struct Templates {
+    env: std::sync::OnceLock<Environment<'static>>,
+    compiled: [std::sync::atomic::AtomicUsize; TEMPLATES.len()],
+}
+
+impl Templates {
+    const fn new() -> Templates {
+        Templates {
+            env: std::sync::OnceLock::new(),
+            compiled: [const { std::sync::atomic::AtomicUsize::new(0) }; TEMPLATES.len()],
+        }
+    }
+
+    fn get(&'static self, name: &str) -> Result<minijinja::Template<'static, 'static>, Error> {
+        self.env
+            .get_or_init(|| {
+                let mut env = environment();
+                env.set_loader(move |name| {
+                    let Some(i) = TEMPLATES.iter().position(|(n, _)| *n == name) else {
+                        return Ok(None);
+                    };
+                    self.compiled[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    Ok(Some(TEMPLATES[i].1.to_string()))
+                });
+                env
+            })
+            .get_template(name)
+    }
+
+    /// How many times each template was compiled, by name.
+    #[cfg(test)]
+    fn compiled(&self) -> Vec<(&'static str, usize)> {
+        TEMPLATES
+            .iter()
+            .zip(&self.compiled)
+            .map(|((name, _), n)| (*name, n.load(std::sync::atomic::Ordering::Relaxed)))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -309,6 +341,31 @@ mod tests {
             assert!(template(name).is_ok(), "{name}");
         }
         assert!(template("nope.j2").is_err());
+    }
+
+    #[test]
+    fn a_template_is_compiled_when_first_asked_for_and_only_then() {
+        let templates: &'static Templates = Box::leak(Box::new(Templates::new()));
+        let none: Vec<_> = TEMPLATES.iter().map(|(name, _)| (*name, 0)).collect();
+        assert_eq!(templates.compiled(), none, "nothing before it is asked for");
+        // What build.sh asks for, twice: its own template and the data block's.
+        for _ in 0..2 {
+            templates.get(bash::TEMPLATE_NAME).unwrap();
+            templates.get(runtime::DATA_TEMPLATE_NAME).unwrap();
+        }
+        let once = |name: &str| {
+            usize::from(name == bash::TEMPLATE_NAME || name == runtime::DATA_TEMPLATE_NAME)
+        };
+        let expected: Vec<_> = TEMPLATES
+            .iter()
+            .map(|(name, _)| (*name, once(name)))
+            .collect();
+        assert_eq!(
+            templates.compiled(),
+            expected,
+            "each once, the workflow's never"
+        );
+        assert!(templates.get("nope.j2").is_err());
     }
 
     #[test]
