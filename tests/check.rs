@@ -839,3 +839,137 @@ fn shellcheck_without_a_temporary_directory_says_it_checked_nothing() {
     );
     assert_eq!(out.status.code(), Some(0), "{text}");
 }
+
+/// The `run:` steps of the README's pull-request job, and the job itself with its placeholder
+/// filled in.
+fn readme_review_job() -> (String, Vec<String>) {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let section = &readme[readme
+        .find("## Reviewing CI changes in pull requests")
+        .unwrap()..];
+    let body = &section[section.find("```yaml\n").unwrap() + 8..];
+    let job = body[..body.find("```").unwrap()]
+        .replace("<this repository>", "https://github.com/acme/yml2sh");
+    let value: serde_yaml::Value = serde_yaml::from_str(&job).unwrap();
+    let runs = value["jobs"]["yml2sh"]["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|step| step["run"].as_str().map(str::to_owned))
+        .collect();
+    (job, runs)
+}
+
+/// A shell that finds the yml2sh under test first, as `cargo install` would have it.
+fn shell(dir: &Path, script: &str) -> Output {
+    let bin = Path::new(env!("CARGO_BIN_EXE_yml2sh")).parent().unwrap();
+    let path = std::env::join_paths(std::iter::once(bin.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    Command::new("bash")
+        .args(["-eu", "-c", script])
+        .current_dir(dir)
+        .env("PATH", path)
+        .output()
+        .expect("bash runs")
+}
+
+#[test]
+fn the_readme_pull_request_job_passes_the_linters_and_its_steps_do_what_it_says() {
+    let (job, runs) = readme_review_job();
+    let dir = scratch("readme-job");
+    let file = dir.join("review.yml");
+    std::fs::write(&file, &job).unwrap();
+    let lint = Command::new("actionlint")
+        .arg(&file)
+        .output()
+        .expect("actionlint runs (.ci/run installs it)");
+    assert!(lint.status.success(), "actionlint: {}", stdout(&lint));
+    // As for the workflows yml2sh writes (tests/github.rs): actions pinned to their major
+    // version, and nothing else for zizmor to say.
+    let audit = Command::new("zizmor")
+        .args(["--offline", "--format", "json", "--no-progress"])
+        .arg(&file)
+        .output()
+        .expect("zizmor runs (.ci/run installs it)");
+    let findings: Vec<serde_json::Value> = serde_json::from_slice(&audit.stdout)
+        .unwrap_or_else(|e| panic!("zizmor: {e}: {}", String::from_utf8_lossy(&audit.stderr)));
+    let other: Vec<_> = findings
+        .iter()
+        .filter(|f| f["ident"] != "unpinned-uses")
+        .collect();
+    assert!(other.is_empty(), "zizmor: {other:?}");
+
+    // A repository keeping a clean circle.yml and the outputs the job compares.
+    std::fs::write(dir.join("circle.yml"), CLEAN).unwrap();
+    common::git(&dir, &["init", "-q"]);
+    std::fs::create_dir_all(dir.join(".github/workflows")).unwrap();
+    let steps: Vec<&String> = runs.iter().filter(|r| r.starts_with("yml2sh ")).collect();
+    assert_eq!(steps.len(), 3, "{runs:?}");
+    for (format, out) in [("bash", "build.sh"), ("github", ".github/workflows/ci.yml")] {
+        let made = yml2sh(&dir, &["-f", format, "circle.yml", "-o", out]);
+        assert_eq!(made.status.code(), Some(0), "{made:?}");
+    }
+    for step in &steps {
+        let out = shell(&dir, step);
+        assert_eq!(out.status.code(), Some(0), "{step}: {out:?}");
+    }
+    // A change to circle.yml that its outputs do not have yet fails both comparisons; a
+    // warning fails the check step.
+    std::fs::write(dir.join("circle.yml"), format!("{CLEAN}    - make lint\n")).unwrap();
+    for step in steps.iter().filter(|s| s.contains("--check")) {
+        assert_eq!(shell(&dir, step).status.code(), Some(1), "{step}");
+    }
+    std::fs::write(dir.join("circle.yml"), WARNS).unwrap();
+    let check = shell(&dir, steps[0]);
+    assert_eq!(check.status.code(), Some(1), "{check:?}");
+    assert!(
+        stdout(&check).contains("::error file=circle.yml,line=7,col=3"),
+        "{}",
+        stdout(&check)
+    );
+}
+
+#[test]
+fn the_pre_commit_hooks_run_as_pre_commit_runs_them() {
+    let text = std::fs::read_to_string(common::root().join(".pre-commit-hooks.yaml")).unwrap();
+    let hooks: Vec<serde_yaml::Value> = serde_yaml::from_str(&text).unwrap();
+    let hook = |id: &str| {
+        let h = hooks.iter().find(|h| h["id"].as_str() == Some(id)).unwrap();
+        let entry = h["entry"].as_str().unwrap().to_string();
+        // pre-commit passes the staged files that match `files` unless told not to.
+        (entry, h["pass_filenames"].as_bool().unwrap_or(true))
+    };
+    let dir = scratch("pre-commit");
+    common::git(&dir, &["init", "-q"]);
+    std::fs::write(dir.join("circle.yml"), CLEAN).unwrap();
+
+    let (check, files) = hook("yml2sh-check");
+    assert!(files);
+    let run_check = || shell(&dir, &format!("{check} circle.yml"));
+    assert_eq!(run_check().status.code(), Some(0));
+    std::fs::write(dir.join("circle.yml"), BROKEN).unwrap();
+    let failed = run_check();
+    assert_eq!(failed.status.code(), Some(1), "errors fail the commit");
+    assert!(
+        stdout(&failed).contains("--> circle.yml:9:18"),
+        "{failed:?}"
+    );
+
+    // The README's args for the second hook, with no file names after them.
+    let (fresh, files) = hook("yml2sh-fresh");
+    assert!(!files);
+    std::fs::write(dir.join("circle.yml"), CLEAN).unwrap();
+    let run_fresh = || shell(&dir, &format!("{fresh} -f bash circle.yml -o build.sh"));
+    assert_eq!(run_fresh().status.code(), Some(1), "no build.sh yet");
+    assert_eq!(
+        yml2sh(&dir, &["-f", "bash", "circle.yml", "-o", "build.sh"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(run_fresh().status.code(), Some(0));
+    std::fs::write(dir.join("circle.yml"), format!("{CLEAN}    - make lint\n")).unwrap();
+    assert_eq!(run_fresh().status.code(), Some(1), "stale");
+}
