@@ -275,7 +275,7 @@ fn walk(
             .extension()
             .is_some_and(|e| e == "yml" || e == "yaml")
         {
-            seen.other_yaml(dir.join(&name));
+            seen.passed_yaml(dir.join(&name));
         }
     }
     let in_checkout = above || git;
@@ -307,7 +307,7 @@ struct Seen {
 }
 
 impl Seen {
-    fn other_yaml(&mut self, path: PathBuf) {
+    fn passed_yaml(&mut self, path: PathBuf) {
         self.other_yaml += 1;
         if self.example.as_ref().is_none_or(|e| path < *e) {
             self.example = Some(path);

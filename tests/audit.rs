@@ -200,11 +200,7 @@ fn a_folder_of_configs_named_otherwise_is_told_how_to_audit_them() {
     // The command the note gives audits them (run by a shell, as a user would paste it).
     let (_, command) = err.rsplit_once("(`").unwrap();
     let command = command.trim_end().strip_suffix("`)").unwrap();
-    let command = command.replacen("yml2sh", &format!("'{}'", env!("CARGO_BIN_EXE_yml2sh")), 1);
-    let out = Command::new("bash")
-        .args(["-c", &command])
-        .output()
-        .unwrap();
+    let out = common::user_shell(&dir, command);
     let report = ok(&out);
     assert!(
         report.contains("2 CircleCI 1.0 configurations audited"),

@@ -860,21 +860,6 @@ fn readme_review_job() -> (String, Vec<String>) {
     (job, runs)
 }
 
-/// A shell that finds the yml2sh under test first, as `cargo install` would have it.
-fn shell(dir: &Path, script: &str) -> Output {
-    let bin = Path::new(env!("CARGO_BIN_EXE_yml2sh")).parent().unwrap();
-    let path = std::env::join_paths(std::iter::once(bin.to_path_buf()).chain(
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
-    ))
-    .unwrap();
-    Command::new("bash")
-        .args(["-eu", "-c", script])
-        .current_dir(dir)
-        .env("PATH", path)
-        .output()
-        .expect("bash runs")
-}
-
 #[test]
 fn the_readme_pull_request_job_passes_the_linters_and_its_steps_do_what_it_says() {
     let (job, runs) = readme_review_job();
@@ -912,17 +897,21 @@ fn the_readme_pull_request_job_passes_the_linters_and_its_steps_do_what_it_says(
         assert_eq!(made.status.code(), Some(0), "{made:?}");
     }
     for step in &steps {
-        let out = shell(&dir, step);
+        let out = common::user_shell(&dir, step);
         assert_eq!(out.status.code(), Some(0), "{step}: {out:?}");
     }
     // A change to circle.yml that its outputs do not have yet fails both comparisons; a
     // warning fails the check step.
     std::fs::write(dir.join("circle.yml"), format!("{CLEAN}    - make lint\n")).unwrap();
     for step in steps.iter().filter(|s| s.contains("--check")) {
-        assert_eq!(shell(&dir, step).status.code(), Some(1), "{step}");
+        assert_eq!(
+            common::user_shell(&dir, step).status.code(),
+            Some(1),
+            "{step}"
+        );
     }
     std::fs::write(dir.join("circle.yml"), WARNS).unwrap();
-    let check = shell(&dir, steps[0]);
+    let check = common::user_shell(&dir, steps[0]);
     assert_eq!(check.status.code(), Some(1), "{check:?}");
     assert!(
         stdout(&check).contains("::error file=circle.yml,line=7,col=3"),
@@ -947,7 +936,7 @@ fn the_pre_commit_hooks_run_as_pre_commit_runs_them() {
 
     let (check, files) = hook("yml2sh-check");
     assert!(files);
-    let run_check = || shell(&dir, &format!("{check} circle.yml"));
+    let run_check = || common::user_shell(&dir, &format!("{check} circle.yml"));
     assert_eq!(run_check().status.code(), Some(0));
     std::fs::write(dir.join("circle.yml"), BROKEN).unwrap();
     let failed = run_check();
@@ -961,7 +950,7 @@ fn the_pre_commit_hooks_run_as_pre_commit_runs_them() {
     let (fresh, files) = hook("yml2sh-fresh");
     assert!(!files);
     std::fs::write(dir.join("circle.yml"), CLEAN).unwrap();
-    let run_fresh = || shell(&dir, &format!("{fresh} -f bash circle.yml -o build.sh"));
+    let run_fresh = || common::user_shell(&dir, &format!("{fresh} -f bash circle.yml -o build.sh"));
     assert_eq!(run_fresh().status.code(), Some(1), "no build.sh yet");
     assert_eq!(
         yml2sh(&dir, &["-f", "bash", "circle.yml", "-o", "build.sh"])

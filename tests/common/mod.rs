@@ -151,6 +151,22 @@ pub fn all_inputs() -> Vec<PathBuf> {
     files
 }
 
+/// Runs `script` in bash (`-eu`) from `dir` as a user's shell would, with the yml2sh under test
+/// first on PATH (as `cargo install` puts it): for commands yml2sh and its README give users.
+pub fn user_shell(dir: &Path, script: &str) -> std::process::Output {
+    let bin = Path::new(env!("CARGO_BIN_EXE_yml2sh")).parent().unwrap();
+    let path = std::env::join_paths(std::iter::once(bin.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    std::process::Command::new("bash")
+        .args(["-eu", "-c", script])
+        .current_dir(dir)
+        .env("PATH", path)
+        .output()
+        .expect("bash runs")
+}
+
 /// Removes CircleCI's and make's variables a developer's or CI's environment may hold, so a
 /// test's build derives them from its scratch repository.
 pub fn scrub_env(cmd: &mut std::process::Command) -> &mut std::process::Command {
