@@ -817,6 +817,32 @@ fn check_reports_every_finding_each_back_end_gives() {
     }
 }
 
+/// `--shellcheck` is never required: without shellcheck on PATH, `check` says so and reports
+/// the rest, with the exit status it would have without the flag.
+#[test]
+fn shellcheck_missing_from_path_is_a_note_not_a_failure() {
+    let dir = scratch("shellcheck-absent");
+    std::fs::write(dir.join("circle.yml"), CLEAN).unwrap();
+    let empty = dir.join("no-tools");
+    std::fs::create_dir_all(&empty).unwrap();
+    for (file, status) in [("circle.yml", 0), ("warns.yml", 0), ("broken.yml", 1)] {
+        let out = Command::new(env!("CARGO_BIN_EXE_yml2sh"))
+            .args(["check", "--shellcheck", file])
+            .current_dir(&dir)
+            .env("PATH", &empty)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(status), "{file}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("shellcheck is not on PATH; --shellcheck checks nothing"),
+            "{file}: {err}"
+        );
+        let without = yml2sh(&dir, &["check", file]);
+        assert_eq!(stdout(&out), stdout(&without), "{file}: the same findings");
+    }
+}
+
 /// When shellcheck's scripts cannot be written, `check --shellcheck` says it checked nothing.
 #[test]
 fn shellcheck_without_a_temporary_directory_says_it_checked_nothing() {
